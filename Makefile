@@ -1,0 +1,53 @@
+# ecrm — make help lists the targets.
+GO      ?= go
+NPM     ?= npm
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+BIN     := bin/ecrm
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: ## Start everything on one machine: embedded Kafka, collector, profiler, personalize, demo shop (http://127.0.0.1:8080/demo/).
+	$(GO) run -ldflags "-X main.version=$(VERSION)" ./cmd/ecrm run
+
+.PHONY: build
+build: ## Build the ecrm binary into bin/.
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/ecrm
+
+.PHONY: test
+test: test-go test-js ## Run every test: Go (vet, race detector) and the browser tag (unit tests, size, freshness of the built tag).
+
+.PHONY: test-go
+test-go: ## Run go vet and the Go tests with the race detector.
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+.PHONY: test-js
+test-js: sdk-js/node_modules ## Test the browser tag: node unit tests, gzip size, committed build up to date.
+	cd sdk-js && $(NPM) test && $(NPM) run size && $(NPM) run check-dist
+
+sdk-js/node_modules: sdk-js/package.json sdk-js/package-lock.json
+	cd sdk-js && $(NPM) ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: js
+js: sdk-js/node_modules ## Rebuild the browser tag into sdk-js/dist (commit the result).
+	cd sdk-js && $(NPM) run build
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for a short while (FUZZTIME, default 20s).
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeBatch -fuzztime=$${FUZZTIME:-20s} ./internal/event/
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$${FUZZTIME:-20s} ./internal/enrich/
+
+.PHONY: bench
+bench: ## Run the Go benchmarks (load tests are added here, never to make test).
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+.PHONY: clean
+clean: ## Remove build output (not ./data).
+	rm -rf bin

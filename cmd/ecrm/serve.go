@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/ecrm/ecrm/collector"
+	"github.com/ecrm/ecrm/internal/broker"
+	"github.com/ecrm/ecrm/internal/demo"
+	"github.com/ecrm/ecrm/internal/kafka"
+	"github.com/ecrm/ecrm/internal/profiler"
+	"github.com/ecrm/ecrm/internal/store"
+	"github.com/ecrm/ecrm/internal/view"
+	"github.com/ecrm/ecrm/internal/web"
+	"github.com/ecrm/ecrm/personalize"
+	sdkjs "github.com/ecrm/ecrm/sdk-js"
+)
+
+// stopper is one step of the ordered shutdown.
+type stopper struct {
+	name string
+	fn   func(ctx context.Context) error
+}
+
+// serve starts the roles of cmd, blocks until ctx is done, then shuts them
+// down in order: stop taking requests, flush producers, stop consumers
+// (their batches commit or are replayed later), close stores, close the
+// broker.
+func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Writer) (err error) {
+	level, _ := cfg.level()
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger = logger.With("role", cmd)
+	roles := map[string]bool{
+		"collector":   cmd == "run" || cmd == "collector",
+		"profiler":    cmd == "run" || cmd == "profiler",
+		"personalize": cmd == "run" || cmd == "personalize",
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+
+	// Shutdown steps, run last-registered first.
+	var stops []stopper
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		for i := len(stops) - 1; i >= 0; i-- {
+			s := stops[i]
+			if serr := s.fn(sctx); serr != nil {
+				logger.Error("shutdown step failed", "step", s.name, "err", serr)
+				err = errors.Join(err, fmt.Errorf("shutdown %s: %w", s.name, serr))
+			} else {
+				logger.Debug("shutdown step done", "step", s.name)
+			}
+		}
+		logger.Info("stopped")
+	}()
+
+	brokers := splitList(cfg.KafkaBrokers)
+	if cmd == "run" {
+		b, err := broker.Start(cfg.BrokerAddr, filepath.Join(cfg.DataDir, "kafka"))
+		if err != nil {
+			return err
+		}
+		stops = append(stops, stopper{"broker", func(context.Context) error { b.Close(); return nil }})
+		brokers = []string{b.Addr()}
+	}
+	kcfg := cfg.kafka(brokers)
+	if err := kcfg.Validate(); err != nil {
+		return err
+	}
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	err = kafka.EnsureTopics(tctx, kcfg)
+	cancel()
+	if err != nil {
+		return err
+	}
+	topics := kcfg.Topics()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	checks := []web.Check{{Name: "kafka", Fn: func(ctx context.Context) error { return kafka.Ping(ctx, kcfg) }}}
+
+	// background runs a consumer until its own context is cancelled by
+	// the shutdown step registered for it.
+	background := func(name string, run func(ctx context.Context) error) {
+		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := run(rctx); err != nil {
+				logger.Error("stopped with an error", "part", name, "err", err)
+			}
+		})
+		stops = append(stops, stopper{name, func(sctx context.Context) error {
+			cancel()
+			done := make(chan struct{})
+			go func() { wg.Wait(); close(done) }()
+			select {
+			case <-done:
+				return nil
+			case <-sctx.Done():
+				return fmt.Errorf("%s did not stop in time", name)
+			}
+		}})
+	}
+	openStore := func(name string) (*store.DB, error) {
+		db, err := store.Open(filepath.Join(cfg.DataDir, name), logger)
+		if err != nil {
+			return nil, err
+		}
+		stops = append(stops, stopper{name + " store", func(context.Context) error { return db.Close() }})
+		return db, nil
+	}
+
+	if roles["profiler"] {
+		db, err := openStore("profiler")
+		if err != nil {
+			return err
+		}
+		out := kafka.NewProducer(kcfg, false, kafka.ProducerOptions{})
+		stops = append(stops, stopper{"profiler producer", func(context.Context) error { return out.Close() }})
+		p := profiler.New(kcfg, profiler.Config{GroupID: cfg.GroupID}, db, out, logger, reg)
+		background("profiler", p.Run)
+		checks = append(checks, web.Check{Name: "profiler", Fn: func(context.Context) error {
+			if !p.Ready() {
+				return errors.New("not yet a member of the consumer group")
+			}
+			return nil
+		}})
+	}
+
+	var pers *personalize.Server
+	if roles["personalize"] {
+		db, err := openStore("personalize")
+		if err != nil {
+			return err
+		}
+		v, err := view.New(kcfg, db, view.Options{}, logger, reg)
+		if err != nil {
+			return err
+		}
+		stops = append(stops, stopper{"profile cache", func(context.Context) error { v.Close(); return nil }})
+		background("view", v.Run)
+		checks = append(checks, web.Check{Name: "view", Fn: func(context.Context) error {
+			if !v.Ready() {
+				return errors.New("not yet tailing profiles and identities")
+			}
+			return nil
+		}})
+		pers = personalize.New(v)
+	}
+
+	var col *collector.Collector
+	if roles["collector"] {
+		failed := prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ecrm_collector_produce_failures_total", Help: "Hits Kafka did not acknowledge after every retry.",
+		})
+		reg.MustRegister(failed)
+		hitsOut := kafka.NewProducer(kcfg, true, kafka.ProducerOptions{OnError: func(msgs []kafka.Message, err error) {
+			failed.Add(float64(len(msgs)))
+			logger.Error("hits not acknowledged by kafka", "count", len(msgs), "err", err)
+		}})
+		stops = append(stops, stopper{"collector producer", func(context.Context) error { return hitsOut.Close() }})
+		sites, err := cfg.sites()
+		if err != nil {
+			return err
+		}
+		col = collector.New(collector.Config{}, sites, hitsOut, topics.Hits, logger, reg)
+	}
+
+	token, err := adminToken(cfg)
+	if err != nil {
+		return err
+	}
+
+	app := web.NewApp(logger)
+	web.Ops(app, reg, checks)
+	if col != nil {
+		col.Routes(app)
+		app.Get("/ecrm.js", func(c *fiber.Ctx) error {
+			c.Set(fiber.HeaderContentType, "application/javascript; charset=utf-8")
+			c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+			return c.Send(sdkjs.Tag)
+		})
+	}
+	if cmd == "run" && cfg.Demo {
+		app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/demo/", fiber.StatusFound) })
+		app.Use("/demo", filesystem.New(filesystem.Config{Root: http.FS(demo.FS()), Index: "index.html"}))
+	}
+	if pers != nil {
+		pers.AdminRoutes(app, web.AdminAuth(token))
+	}
+	app.Use(func(c *fiber.Ctx) error {
+		return web.Errorf(fiber.StatusNotFound, "no route "+c.Method()+" "+c.Path())
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- app.Listener(ln) }()
+	// Registered last, so it runs first: stop taking requests.
+	stops = append(stops, stopper{"http", func(sctx context.Context) error { return app.ShutdownWithContext(sctx) }})
+
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "ecrm %s listening on %s\n", cmd, base)
+	if cmd == "run" {
+		fmt.Fprintf(stdout, "  kafka broker   %s\n", brokers[0])
+		if cfg.Demo {
+			fmt.Fprintf(stdout, "  demo shop      %s/demo/   (write key \"demo\")\n", base)
+		}
+	}
+	if pers != nil {
+		fmt.Fprintf(stdout, "  admin token    %s\n", token)
+	}
+	logger.Info("started", "addr", base, "brokers", strings.Join(brokers, ","))
+
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		return nil
+	case err := <-serveErr:
+		return fmt.Errorf("http server: %w", err)
+	}
+}
+
+// adminToken returns ECRM_ADMIN_TOKEN, or the token kept in the data dir,
+// or a new random one that it keeps there (mode 0600).
+func adminToken(cfg *config) (string, error) {
+	if cfg.AdminToken != "" {
+		return cfg.AdminToken, nil
+	}
+	path := filepath.Join(cfg.DataDir, "admin-token")
+	if data, err := os.ReadFile(path); err == nil {
+		if t := strings.TrimSpace(string(data)); len(t) >= 16 {
+			return t, nil
+		}
+	}
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate admin token: %w", err)
+	}
+	t := hex.EncodeToString(b[:])
+	if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("keep admin token: %w", err)
+	}
+	return t, nil
+}

@@ -1,0 +1,124 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/compress"
+)
+
+// ErrProducerClosed is returned by Publish after Close.
+var ErrProducerClosed = errors.New("kafka: producer closed")
+
+// ProducerOptions tunes a Producer. The zero value is valid.
+type ProducerOptions struct {
+	// BatchTimeout is how long a partial batch waits for more records
+	// (default 2ms: freshness matters more than batch size).
+	BatchTimeout time.Duration
+	// BatchSize is the most records in one produce request (default 1000).
+	BatchSize int
+	// OnError is called, for an async producer, with the records of a batch
+	// that failed after every retry. It must not block for long.
+	OnError func(msgs []Message, err error)
+	// OnSuccess is called, for an async producer, with the records of a
+	// batch once the cluster acknowledged them.
+	OnSuccess func(msgs []Message)
+}
+
+// Producer writes records to Kafka with acks from all in-sync replicas,
+// zstd-compressed, partitioned by the murmur2 hash of the key (the Java
+// client's default, so keys land where other Kafka tools put them).
+// It is safe for concurrent use.
+type Producer struct {
+	w      *kafkago.Writer
+	async  bool
+	mu     sync.RWMutex
+	closed bool
+}
+
+// NewProducer returns a producer. An async producer's Publish returns once
+// the records are queued; failures and successes reach opts.OnError and
+// opts.OnSuccess. A sync producer's Publish returns once the cluster acked.
+func NewProducer(cfg Config, async bool, opts ProducerOptions) *Producer {
+	if opts.BatchTimeout == 0 {
+		opts.BatchTimeout = 2 * time.Millisecond
+	}
+	if opts.BatchSize == 0 {
+		opts.BatchSize = 1000
+	}
+	w := &kafkago.Writer{
+		Addr:                   kafkago.TCP(cfg.Brokers...),
+		Balancer:               kafkago.Murmur2Balancer{},
+		RequiredAcks:           kafkago.RequireAll,
+		Compression:            compress.Zstd,
+		BatchTimeout:           opts.BatchTimeout,
+		BatchSize:              opts.BatchSize,
+		BatchBytes:             8 << 20,
+		MaxAttempts:            5,
+		WriteBackoffMin:        20 * time.Millisecond,
+		WriteBackoffMax:        500 * time.Millisecond,
+		Async:                  async,
+		AllowAutoTopicCreation: false,
+		// A transport of our own: its metadata cache is not shared with
+		// anything that ran before the topics existed.
+		Transport: &kafkago.Transport{MetadataTTL: 5 * time.Second, DialTimeout: 3 * time.Second},
+	}
+	if async {
+		w.Completion = func(kms []kafkago.Message, err error) {
+			if err != nil && opts.OnError == nil && opts.OnSuccess == nil {
+				return
+			}
+			msgs := make([]Message, len(kms))
+			for i, km := range kms {
+				msgs[i] = fromKafka(km)
+			}
+			if err != nil {
+				if opts.OnError != nil {
+					opts.OnError(msgs, err)
+				}
+				return
+			}
+			if opts.OnSuccess != nil {
+				opts.OnSuccess(msgs)
+			}
+		}
+	}
+	return &Producer{w: w, async: async}
+}
+
+// Publish writes msgs. See NewProducer for when it returns.
+func (p *Producer) Publish(ctx context.Context, msgs ...Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		return ErrProducerClosed
+	}
+	kms := make([]kafkago.Message, len(msgs))
+	for i, m := range msgs {
+		kms[i] = toKafka(m)
+	}
+	if err := p.w.WriteMessages(ctx, kms...); err != nil {
+		return fmt.Errorf("produce %d records: %w", len(msgs), err)
+	}
+	return nil
+}
+
+// Close flushes queued records, waits for their acks and closes the
+// connections. Publish fails with ErrProducerClosed afterwards.
+func (p *Producer) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	return p.w.Close()
+}

@@ -1,0 +1,217 @@
+// Package view is personalize's local copy of the profiles and identities
+// topics: every replica tails both compacted topics into a local store, and
+// keeps the hot set of decoded profiles in memory
+// (github.com/dgraph-io/ristretto/v2) so reads are answered without I/O.
+package view
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dgraph-io/ristretto/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ecrm/ecrm/internal/identity"
+	"github.com/ecrm/ecrm/internal/kafka"
+	"github.com/ecrm/ecrm/internal/profile"
+	"github.com/ecrm/ecrm/internal/store"
+)
+
+// ErrNotFound is returned by Lookup when no profile answers to an identifier.
+var ErrNotFound = errors.New("view: profile not found")
+
+// ErrBadIdentifier is returned by Lookup for an identifier without a known
+// prefix (u:, a:, e:, p_) or with a value that never identifies anyone.
+var ErrBadIdentifier = errors.New("identifier must be u:<userId>, a:<anonymousId>, e:<email> or a profile id")
+
+// Options tunes a View. The zero value is valid.
+type Options struct {
+	// CacheBytes bounds the decoded hot set (default 256 MiB).
+	CacheBytes int64
+}
+
+// View is a replica's read model. It is safe for concurrent use.
+type View struct {
+	kcfg   kafka.Config
+	topics kafka.Topics
+	db     *store.DB
+	cache  *ristretto.Cache[string, *profile.Profile]
+	log    *slog.Logger
+
+	// stripes serialise a cache fill with the invalidation of the same
+	// profile, so a fill never puts back a value older than the store's.
+	stripes [256]sync.Mutex
+	seed    maphash.Seed
+	running atomic.Int32
+
+	hits, misses prometheus.Counter
+}
+
+// New returns a view over db. Run fills it.
+func New(kcfg kafka.Config, db *store.DB, opts Options, logger *slog.Logger, reg prometheus.Registerer) (*View, error) {
+	if opts.CacheBytes == 0 {
+		opts.CacheBytes = 256 << 20
+	}
+	cache, err := ristretto.NewCache(&ristretto.Config[string, *profile.Profile]{
+		NumCounters: max(opts.CacheBytes/100, 1000), // ~10x the items expected at ~1 KB each
+		MaxCost:     opts.CacheBytes,
+		BufferItems: 64,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("profile cache: %w", err)
+	}
+	v := &View{
+		kcfg: kcfg, topics: kcfg.Topics(), db: db, cache: cache, seed: maphash.MakeSeed(),
+		log: logger.With("component", "view"),
+		hits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ecrm_view_cache_hits_total", Help: "Profile reads answered from the in-memory hot set."}),
+		misses: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ecrm_view_cache_misses_total", Help: "Profile reads that went to the local store."}),
+	}
+	if reg != nil {
+		reg.MustRegister(v.hits, v.misses)
+	}
+	return v, nil
+}
+
+// Run tails the profiles and identities topics until ctx is done.
+func (v *View) Run(ctx context.Context) error {
+	errs := make(chan error, 2)
+	for _, t := range []struct {
+		topic string
+		h     kafka.PartitionHandler
+	}{
+		{v.topics.Profiles, &tailer{v: v, topic: v.topics.Profiles, prefix: "p/"}},
+		{v.topics.Identities, &tailer{v: v, topic: v.topics.Identities, prefix: "i/"}},
+	} {
+		go func() {
+			v.running.Add(1)
+			defer v.running.Add(-1)
+			errs <- kafka.Tail(ctx, v.kcfg, t.topic, t.h, kafka.ReadOptions{Logger: v.log})
+		}()
+	}
+	return errors.Join(<-errs, <-errs)
+}
+
+// Ready reports whether both topics are being tailed.
+func (v *View) Ready() bool { return v.running.Load() == 2 }
+
+// Close releases the in-memory cache.
+func (v *View) Close() { v.cache.Close() }
+
+// Lookup returns the profile an identifier (`u:<userId>`, `a:<anonymousId>`,
+// `e:<email>` or a profile id) belongs to. The profile is shared: callers
+// must not modify it.
+func (v *View) Lookup(identifier string) (*profile.Profile, error) {
+	id, ok := identity.Lookup(identifier)
+	if !ok {
+		return nil, ErrBadIdentifier
+	}
+	pid := id
+	if !isProfileID(id) {
+		raw, err := v.db.Get([]byte("i/" + id))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, ErrNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		pid = string(raw)
+	}
+	return v.Profile(pid)
+}
+
+// Profile returns the profile with the given profile id.
+func (v *View) Profile(pid string) (*profile.Profile, error) {
+	if p, ok := v.cache.Get(pid); ok {
+		v.hits.Inc()
+		return p, nil
+	}
+	v.misses.Inc()
+	mu := &v.stripes[maphash.String(v.seed, pid)%uint64(len(v.stripes))]
+	mu.Lock()
+	defer mu.Unlock()
+	raw, err := v.db.Get([]byte("p/" + pid))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := new(profile.Profile)
+	if err := json.Unmarshal(raw, p); err != nil {
+		return nil, fmt.Errorf("decode profile %s: %w", pid, err)
+	}
+	v.cache.Set(pid, p, int64(len(raw)))
+	return p, nil
+}
+
+func (v *View) invalidate(pid string) {
+	mu := &v.stripes[maphash.String(v.seed, pid)%uint64(len(v.stripes))]
+	mu.Lock()
+	v.cache.Del(pid)
+	mu.Unlock()
+}
+
+func isProfileID(s string) bool {
+	return len(s) > len(identity.PrefixProfile) && s[:len(identity.PrefixProfile)] == identity.PrefixProfile
+}
+
+// tailer writes one topic's records into the store under prefix, with the
+// next offset of each partition in the same commit.
+type tailer struct {
+	v      *View
+	topic  string
+	prefix string
+}
+
+func (t *tailer) offsetKey(partition int) []byte {
+	return fmt.Appendf(nil, "o/%s/%05d", t.topic, partition)
+}
+
+func (t *tailer) Open(_ context.Context, partition int) (int64, error) {
+	raw, err := t.v.db.Get(t.offsetKey(partition))
+	if errors.Is(err, store.ErrNotFound) {
+		return kafka.FirstOffset, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(raw) != 8 {
+		return 0, fmt.Errorf("stored offset of %s/%d is %d bytes, want 8", t.topic, partition, len(raw))
+	}
+	return int64(binary.BigEndian.Uint64(raw)), nil
+}
+
+func (t *tailer) Handle(_ context.Context, partition int, msgs []kafka.Message) error {
+	wb := t.v.db.NewBatch()
+	for _, m := range msgs {
+		k := append([]byte(t.prefix), m.Key...)
+		if m.Value == nil {
+			wb.Delete(k)
+		} else {
+			wb.Set(k, m.Value)
+		}
+	}
+	var off [8]byte
+	binary.BigEndian.PutUint64(off[:], uint64(msgs[len(msgs)-1].Offset+1))
+	wb.Set(t.offsetKey(partition), off[:])
+	if err := wb.CommitNoSync(); err != nil {
+		return err
+	}
+	if t.prefix == "p/" {
+		for _, m := range msgs {
+			t.v.invalidate(string(m.Key))
+		}
+	}
+	return nil
+}
+
+func (t *tailer) Close(int) {}

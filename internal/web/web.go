@@ -1,0 +1,138 @@
+// Package web holds what every ecrm HTTP role shares: the Fiber app with its
+// limits and timeouts, the one place errors become HTTP statuses and JSON
+// messages, admin authentication, and the operations endpoints (/healthz,
+// /readyz, /metrics).
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Limits of every ecrm HTTP server.
+const (
+	// BodyLimit is the largest request body accepted (512 KB).
+	BodyLimit    = 512 << 10
+	ReadTimeout  = 10 * time.Second
+	WriteTimeout = 10 * time.Second
+	IdleTimeout  = 90 * time.Second
+)
+
+// Error is an error with the HTTP status and the message a client may see.
+// Err, when set, is logged and never sent.
+type Error struct {
+	Code int
+	Msg  string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given status and client message.
+func Errorf(code int, msg string) *Error { return &Error{Code: code, Msg: msg} }
+
+// NewApp returns a Fiber app with ecrm's limits, timeouts and error handler.
+func NewApp(logger *slog.Logger) *fiber.App {
+	return fiber.New(fiber.Config{
+		AppName:               "ecrm",
+		BodyLimit:             BodyLimit,
+		ReadTimeout:           ReadTimeout,
+		WriteTimeout:          WriteTimeout,
+		IdleTimeout:           IdleTimeout,
+		DisableStartupMessage: true,
+		ErrorHandler:          ErrorHandler(logger),
+	})
+}
+
+// ErrorHandler maps errors to a status and a JSON body `{"error": msg}`: an
+// *Error keeps its code and message, a *fiber.Error (routing, body limit)
+// its code and text, anything else becomes a 500 whose detail goes to the
+// log only.
+func ErrorHandler(logger *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		code, msg := fiber.StatusInternalServerError, "internal error"
+		var we *Error
+		var fe *fiber.Error
+		switch {
+		case errors.As(err, &we):
+			code, msg = we.Code, we.Msg
+		case errors.As(err, &fe):
+			code, msg = fe.Code, strings.ToLower(fe.Message)
+			if code == fiber.StatusRequestEntityTooLarge {
+				msg = "request body is larger than 512 KB"
+			}
+		}
+		if code >= 500 {
+			logger.Error("request failed", "method", c.Method(), "path", c.Path(), "status", code, "err", err)
+		}
+		return c.Status(code).JSON(fiber.Map{"error": msg})
+	}
+}
+
+// AdminAuth returns middleware that requires `Authorization: Bearer <token>`.
+func AdminAuth(token string) fiber.Handler {
+	want := []byte(token)
+	return func(c *fiber.Ctx) error {
+		h := c.Get(fiber.HeaderAuthorization)
+		got, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || got == "" {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="ecrm"`)
+			return Errorf(fiber.StatusUnauthorized, "admin token required: send Authorization: Bearer <token>")
+		}
+		if subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+			return Errorf(fiber.StatusUnauthorized, "admin token is not valid")
+		}
+		return c.Next()
+	}
+}
+
+// Check is one readiness condition: a name and a function that returns an
+// error while the condition does not hold.
+type Check struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
+
+// Ops mounts /healthz (the process answers), /readyz (every check holds)
+// and /metrics (Prometheus, from gatherer).
+func Ops(app fiber.Router, gatherer prometheus.Gatherer, checks []Check) {
+	app.Get("/healthz", func(c *fiber.Ctx) error {
+		return c.JSON(fiber.Map{"status": "ok"})
+	})
+	app.Get("/readyz", func(c *fiber.Ctx) error {
+		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+		defer cancel()
+		status := fiber.Map{}
+		ready := true
+		for _, ch := range checks {
+			if err := ch.Fn(ctx); err != nil {
+				status[ch.Name] = err.Error()
+				ready = false
+			} else {
+				status[ch.Name] = "ok"
+			}
+		}
+		code := fiber.StatusOK
+		if !ready {
+			code = fiber.StatusServiceUnavailable
+		}
+		return c.Status(code).JSON(fiber.Map{"ready": ready, "checks": status})
+	})
+	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})))
+}
