@@ -32,6 +32,10 @@ type config struct {
 	GroupID         string
 	ShutdownTimeout time.Duration
 	LogLevel        string
+	TrustedProxies  string
+	CookieDomain    string
+	SpoolMaxBytes   int
+	SpoolSync       string
 	AdminToken      string // ECRM_ADMIN_TOKEN only: never a flag, never in argv
 }
 
@@ -80,6 +84,12 @@ func flagSet(cmd string, cfg *config, getenv func(string) string, stderr io.Writ
 	str(&cfg.SitesFile, "sites", "ECRM_SITES", "", "A JSON file holding an array of sites {\"id\", \"writeKey\", \"origins\"} allowed to send hits (default none).")
 	str(&cfg.GroupID, "group-id", "ECRM_GROUP_ID", "ecrm-profiler", "The Kafka consumer group of the profiler (default ecrm-profiler).")
 	duration(&cfg.ShutdownTimeout, "shutdown-timeout", "ECRM_SHUTDOWN_TIMEOUT", 15*time.Second, "How long shutdown may take before it gives up on in-flight work (default 15s).")
+	str(&cfg.TrustedProxies, "trusted-proxies", "ECRM_TRUSTED_PROXIES", "", "Comma-separated IP addresses or CIDR ranges of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (default none).")
+	if cmd == "run" || cmd == "collector" {
+		str(&cfg.CookieDomain, "cookie-domain", "ECRM_COOKIE_DOMAIN", "", "The domain of the visitor cookie, for a collector on a subdomain of the site, e.g. shop.com for t.shop.com (default: the collector's host).")
+		integer(&cfg.SpoolMaxBytes, "spool-max-mb", "ECRM_SPOOL_MAX_MB", 1024, "How many MiB of hits the local spool holds while Kafka is down before the collector answers 503 (default 1024).")
+		str(&cfg.SpoolSync, "spool-sync", "ECRM_SPOOL_SYNC", "interval", "When the spool fsyncs: always (before answering), interval (every 100ms; a machine crash may lose the last 100ms) or never (default interval).")
+	}
 	str(&cfg.LogLevel, "log-level", "ECRM_LOG_LEVEL", "info", "The least severe log level written: debug, info, warn or error (default info).")
 	cfg.AdminToken = getenv("ECRM_ADMIN_TOKEN")
 	fs.Usage = func() {
@@ -104,6 +114,11 @@ func (c *config) Validate() error {
 	}
 	if _, err := c.level(); err != nil {
 		errs = append(errs, err)
+	}
+	switch c.SpoolSync {
+	case "", "always", "interval", "never":
+	default:
+		errs = append(errs, fmt.Errorf("--spool-sync %q is not always, interval or never", c.SpoolSync))
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("ECRM_ADMIN_TOKEN must be at least 16 characters"))

@@ -26,6 +26,8 @@ import (
 	"github.com/ecrm/ecrm/internal/demo"
 	"github.com/ecrm/ecrm/internal/kafka"
 	"github.com/ecrm/ecrm/internal/profiler"
+	"github.com/ecrm/ecrm/internal/relay"
+	"github.com/ecrm/ecrm/internal/spool"
 	"github.com/ecrm/ecrm/internal/store"
 	"github.com/ecrm/ecrm/internal/view"
 	"github.com/ecrm/ecrm/internal/web"
@@ -168,21 +170,32 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 	}
 
 	var col *collector.Collector
+	var sites *collector.SiteAdmin
 	if roles["collector"] {
-		failed := prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ecrm_collector_produce_failures_total", Help: "Hits Kafka did not acknowledge after every retry.",
-		})
-		reg.MustRegister(failed)
-		hitsOut := kafka.NewProducer(kcfg, true, kafka.ProducerOptions{OnError: func(msgs []kafka.Message, err error) {
-			failed.Add(float64(len(msgs)))
-			logger.Error("hits not acknowledged by kafka", "count", len(msgs), "err", err)
-		}})
-		stops = append(stops, stopper{"collector producer", func(context.Context) error { return hitsOut.Close() }})
-		sites, err := cfg.sites()
+		sp, err := spool.Open(filepath.Join(cfg.DataDir, "spool"), spool.Options{
+			MaxBytes: int64(cfg.SpoolMaxBytes) << 20, Sync: spoolSync(cfg.SpoolSync), Logger: logger})
 		if err != nil {
 			return err
 		}
-		col = collector.New(collector.Config{}, sites, hitsOut, topics.Hits, logger, reg)
+		rl := relay.New(kcfg, sp, relay.Options{}, logger, reg)
+		stops = append(stops, stopper{"collector relay", rl.Close})
+		background("spool replay", rl.Run)
+		registry, err := cfg.sites()
+		if err != nil {
+			return err
+		}
+		watcher := collector.NewSiteWatcher(kcfg, registry, logger)
+		background("site watcher", watcher.Run)
+		checks = append(checks, web.Check{Name: "sites", Fn: func(context.Context) error {
+			if !watcher.Ready() {
+				return errors.New("sites not yet read from the config topic")
+			}
+			return nil
+		}})
+		configOut := kafka.NewProducer(kcfg, false, kafka.ProducerOptions{})
+		stops = append(stops, stopper{"config producer", func(context.Context) error { return configOut.Close() }})
+		sites = collector.NewSiteAdmin(registry, configOut, topics.Config)
+		col = collector.New(collector.Config{CookieDomain: cfg.CookieDomain}, registry, rl, topics.Hits, logger, reg)
 	}
 
 	token, err := adminToken(cfg)
@@ -190,7 +203,8 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 		return err
 	}
 
-	app := web.NewApp(logger)
+	app := web.NewApp(logger, splitList(cfg.TrustedProxies))
+	auth := web.AdminAuth(token)
 	web.Ops(app, reg, checks)
 	if col != nil {
 		col.Routes(app)
@@ -205,7 +219,10 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 		app.Use("/demo", filesystem.New(filesystem.Config{Root: http.FS(demo.FS()), Index: "index.html"}))
 	}
 	if pers != nil {
-		pers.AdminRoutes(app, web.AdminAuth(token))
+		pers.AdminRoutes(app, auth)
+	}
+	if sites != nil {
+		sites.Routes(app, auth)
 	}
 	app.Use(func(c *fiber.Ctx) error {
 		return web.Errorf(fiber.StatusNotFound, "no route "+c.Method()+" "+c.Path())
@@ -263,4 +280,14 @@ func adminToken(cfg *config) (string, error) {
 		return "", fmt.Errorf("keep admin token: %w", err)
 	}
 	return t, nil
+}
+
+func spoolSync(s string) spool.SyncPolicy {
+	switch s {
+	case "always":
+		return spool.SyncAlways
+	case "never":
+		return spool.SyncNever
+	}
+	return spool.SyncInterval
 }

@@ -227,3 +227,29 @@ func Ping(ctx context.Context, cfg Config) error {
 	}
 	return nil
 }
+
+// EndOffsets returns, for each partition of topic, the offset the next
+// record will get (the high watermark): a reader that has handled every
+// offset below it has caught up.
+func EndOffsets(ctx context.Context, cfg Config, topic string) (map[int]int64, error) {
+	n, err := Partitions(ctx, cfg, topic)
+	if err != nil {
+		return nil, err
+	}
+	reqs := make([]kafkago.OffsetRequest, n)
+	for p := range n {
+		reqs[p] = kafkago.LastOffsetOf(p)
+	}
+	res, err := client(cfg).ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
+	}
+	out := make(map[int]int64, n)
+	for _, po := range res.Topics[topic] {
+		if po.Error != nil {
+			return nil, fmt.Errorf("end offset of %s/%d: %w", topic, po.Partition, po.Error)
+		}
+		out[po.Partition] = po.LastOffset
+	}
+	return out, nil
+}

@@ -47,16 +47,23 @@ func (e *Error) Unwrap() error { return e.Err }
 // Errorf returns an *Error with the given status and client message.
 func Errorf(code int, msg string) *Error { return &Error{Code: code, Msg: msg} }
 
-// NewApp returns a Fiber app with ecrm's limits, timeouts and error handler.
-func NewApp(logger *slog.Logger) *fiber.App {
+// NewApp returns a Fiber app with ecrm's limits, timeouts and error
+// handler. X-Forwarded-For and X-Forwarded-Proto are believed only from
+// trustedProxies (IP addresses or CIDR ranges); from anyone else the
+// connection's own address and scheme count.
+func NewApp(logger *slog.Logger, trustedProxies []string) *fiber.App {
 	return fiber.New(fiber.Config{
-		AppName:               "ecrm",
-		BodyLimit:             BodyLimit,
-		ReadTimeout:           ReadTimeout,
-		WriteTimeout:          WriteTimeout,
-		IdleTimeout:           IdleTimeout,
-		DisableStartupMessage: true,
-		ErrorHandler:          ErrorHandler(logger),
+		AppName:                 "ecrm",
+		BodyLimit:               BodyLimit,
+		ReadTimeout:             ReadTimeout,
+		WriteTimeout:            WriteTimeout,
+		IdleTimeout:             IdleTimeout,
+		DisableStartupMessage:   true,
+		ErrorHandler:            ErrorHandler(logger),
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          trustedProxies,
+		ProxyHeader:             fiber.HeaderXForwardedFor,
+		EnableIPValidation:      true,
 	})
 }
 

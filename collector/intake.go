@@ -1,0 +1,265 @@
+package collector
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ecrm/ecrm/internal/enrich"
+	"github.com/ecrm/ecrm/internal/event"
+	"github.com/ecrm/ecrm/internal/kafka"
+	"github.com/ecrm/ecrm/internal/relay"
+	"github.com/ecrm/ecrm/internal/site"
+	"github.com/ecrm/ecrm/internal/web"
+)
+
+// Response is the answer to an intake request.
+type Response struct {
+	// Error says why nothing was stored, when nothing was.
+	Error string `json:"error,omitempty"`
+	// Accepted counts the events stored.
+	Accepted int `json:"accepted"`
+	// Rejected lists the events not stored because they were invalid.
+	Rejected []event.Rejection `json:"rejected"`
+	// Dropped counts valid events not stored by privacy policy (consent,
+	// Do Not Track, Global Privacy Control, opt-out).
+	Dropped int `json:"dropped,omitempty"`
+}
+
+func (c *Collector) batch(ctx *fiber.Ctx) error {
+	b, err := event.DecodeBatch(ctx.Body())
+	if err != nil {
+		c.events.WithLabelValues("malformed").Inc()
+		return web.Errorf(fiber.StatusBadRequest, err.Error())
+	}
+	s, err := c.site(ctx, b.WriteKey)
+	if err != nil {
+		return err
+	}
+	return c.accept(ctx, s, b.Events, b.Index, b.Rejected)
+}
+
+func (c *Collector) single(typ string) fiber.Handler {
+	return func(ctx *fiber.Ctx) error {
+		e, key, err := event.DecodeSingle(ctx.Body(), typ)
+		if errors.Is(err, event.ErrMalformed) {
+			c.events.WithLabelValues("malformed").Inc()
+			return web.Errorf(fiber.StatusBadRequest, err.Error())
+		}
+		s, aerr := c.site(ctx, key)
+		if aerr != nil {
+			return aerr
+		}
+		if err != nil {
+			c.events.WithLabelValues("invalid").Inc()
+			return web.Errorf(fiber.StatusBadRequest, err.Error())
+		}
+		return c.accept(ctx, s, []*event.Event{e}, []int{0}, nil)
+	}
+}
+
+// site authenticates the request by write key (Basic-auth user name, else
+// the given key from the body or query) and checks the page's origin.
+func (c *Collector) site(ctx *fiber.Ctx, key string) (site.Site, error) {
+	if u, ok := basicUser(ctx.Get(fiber.HeaderAuthorization)); ok {
+		key = u
+	}
+	if key == "" {
+		c.events.WithLabelValues("unauthorized").Inc()
+		return site.Site{}, web.Errorf(fiber.StatusUnauthorized, "write key required: send it as the Basic-auth user name or as writeKey in the body")
+	}
+	s, err := c.sites.ByWriteKey(key)
+	if err != nil {
+		c.events.WithLabelValues("unauthorized").Inc()
+		return site.Site{}, web.Errorf(fiber.StatusUnauthorized, "write key is not valid")
+	}
+	origin := ctx.Get(fiber.HeaderOrigin)
+	if !s.AllowsOrigin(origin) {
+		c.events.WithLabelValues("origin").Inc()
+		return site.Site{}, web.Errorf(fiber.StatusForbidden, "origin "+clip(origin)+" may not send hits for this site")
+	}
+	c.cors(ctx, origin)
+	return s, nil
+}
+
+// accept applies the site's privacy policy, enriches and publishes the
+// valid events, and answers with what happened to each.
+// index holds each event's position in the request, for rejections.
+func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, index []int, rejected []event.Rejection) error {
+	if rejected == nil {
+		rejected = []event.Rejection{}
+	}
+	now := c.now().UTC()
+	valid := events[:0:0]
+	for i, e := range events {
+		// Timestamps are judged against the client's own clock when it
+		// said what time it sent them, else against ours.
+		ref := e.SentAt
+		if ref.IsZero() {
+			ref = now
+		}
+		if err := e.ValidateTime(ref); err != nil {
+			rejected = append(rejected, event.Rejection{Index: index[i], Message: err.Error()})
+			continue
+		}
+		valid = append(valid, e)
+	}
+	events = valid
+	if ctx.Cookies(c.cfg.OptOutCookie) == "1" {
+		c.events.WithLabelValues("optout").Add(float64(len(events)))
+		return ctx.JSON(Response{Accepted: 0, Rejected: rejected, Dropped: len(events)})
+	}
+	tracked := c.trackingAllowed(ctx, s)
+	var vid, ip string
+	if tracked {
+		vid = c.visitor(ctx)
+		ip = enrich.AnonymizeIPString(ctx.IP())
+	}
+	msgs := make([]kafka.Message, 0, len(events))
+	dropped := 0
+	for _, e := range events {
+		keep := tracked && hasConsent(s, e)
+		if !keep && policy(s) == site.PolicyDrop {
+			dropped++
+			continue
+		}
+		c.enrich(ctx, e, s, vid, ip, now)
+		key := e.Key()
+		if !keep {
+			anonymize(e)
+			key = e.MessageID
+		}
+		value, err := json.Marshal(e)
+		if err != nil {
+			return &web.Error{Code: fiber.StatusInternalServerError, Msg: "internal error", Err: err}
+		}
+		msgs = append(msgs, kafka.Message{Topic: c.topic, Key: []byte(key), Value: value, Time: now})
+	}
+	if len(msgs) > 0 {
+		if err := c.pub.Publish(ctx.UserContext(), msgs...); err != nil {
+			c.events.WithLabelValues("unavailable").Add(float64(len(msgs)))
+			if errors.Is(err, relay.ErrFull) {
+				ctx.Set(fiber.HeaderRetryAfter, "30")
+				return &web.Error{Code: fiber.StatusServiceUnavailable, Msg: "hits cannot be stored right now; retry later", Err: err}
+			}
+			return &web.Error{Code: fiber.StatusInternalServerError, Msg: "internal error", Err: err}
+		}
+	}
+	c.events.WithLabelValues("accepted").Add(float64(len(msgs)))
+	c.events.WithLabelValues("invalid").Add(float64(len(rejected)))
+	c.events.WithLabelValues("consent").Add(float64(dropped))
+	res := Response{Accepted: len(msgs), Rejected: rejected, Dropped: dropped}
+	if len(msgs) == 0 && dropped == 0 && len(rejected) > 0 {
+		res.Error = "no event of the batch is valid"
+		return ctx.Status(fiber.StatusBadRequest).JSON(res)
+	}
+	return ctx.JSON(res)
+}
+
+// enrich adds what the collector knows to an event: receive time, site,
+// visitor id, anonymised IP, parsed user agent and bot flag, and a message
+// id where the client sent none. The client's clock is corrected: the
+// delay between the event and its sending is trusted, the client's idea
+// of now is not.
+func (c *Collector) enrich(ctx *fiber.Ctx, e *event.Event, s site.Site, vid, ip string, now time.Time) {
+	e.ReceivedAt = now
+	e.SiteID = s.ID
+	e.VisitorID = vid
+	e.IP = ip
+	if e.MessageID == "" {
+		e.MessageID = newID()
+	}
+	switch {
+	case e.Timestamp.IsZero():
+		e.Timestamp = now
+	case !e.SentAt.IsZero():
+		e.Timestamp = now.Add(e.Timestamp.Sub(e.SentAt))
+	}
+	if e.ValidateTime(now) != nil {
+		e.Timestamp = now
+	}
+	if e.Context != nil {
+		if raw, ok := e.Context["ip"].(string); ok {
+			e.Context["ip"] = enrich.AnonymizeIPString(raw)
+		}
+	}
+	uaString := ctx.Get(fiber.HeaderUserAgent)
+	if v, ok := e.Context["userAgent"].(string); ok && v != "" {
+		uaString = v
+	}
+	ua := c.ua.Parse(uaString)
+	e.UA = &event.UA{Browser: ua.Browser, Version: ua.Version, OS: ua.OS, Device: ua.Device}
+	e.Bot = ua.Bot
+}
+
+// visitor returns the visitor id from the server-set cookie, creating one
+// when absent, and (re)sets the cookie so it lives 13 months from now.
+// Unlike the tag's own cookie, an HttpOnly cookie set by the server is not
+// capped at 7 days by Safari.
+func (c *Collector) visitor(ctx *fiber.Ctx) string {
+	vid := ctx.Cookies(c.cfg.CookieName)
+	if !validVisitorID(vid) {
+		vid = newID()
+	}
+	c.setCookie(ctx, c.cfg.CookieName, vid, c.cfg.CookieMaxAge)
+	return vid
+}
+
+func (c *Collector) setCookie(ctx *fiber.Ctx, name, value string, maxAge time.Duration) {
+	secure := ctx.Protocol() == "https"
+	same := fiber.CookieSameSiteLaxMode
+	ctx.Cookie(&fiber.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     "/",
+		Domain:   c.cfg.CookieDomain,
+		MaxAge:   int(maxAge.Seconds()),
+		Expires:  c.now().Add(maxAge),
+		HTTPOnly: true,
+		Secure:   secure,
+		SameSite: same,
+	})
+}
+
+func validVisitorID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// newID returns 128 random bits in hex.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// basicUser returns the user name of a Basic Authorization header.
+func basicUser(h string) (string, bool) {
+	enc, ok := strings.CutPrefix(h, "Basic ")
+	if !ok {
+		return "", false
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
+	if err != nil {
+		return "", false
+	}
+	user, _, _ := strings.Cut(string(raw), ":")
+	return user, user != ""
+}
+
+// clip shortens client input echoed in a message.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
