@@ -178,8 +178,8 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 			return err
 		}
 		rl := relay.New(kcfg, sp, relay.Options{}, logger, reg)
+		go rl.Run()
 		stops = append(stops, stopper{"collector relay", rl.Close})
-		background("spool replay", rl.Run)
 		registry, err := cfg.sites()
 		if err != nil {
 			return err

@@ -21,6 +21,9 @@ type ProducerOptions struct {
 	BatchTimeout time.Duration
 	// BatchSize is the most records in one produce request (default 1000).
 	BatchSize int
+	// MaxAttempts is how many times a batch is tried before it fails
+	// (default 5).
+	MaxAttempts int
 	// OnError is called, for an async producer, with the records of a batch
 	// that failed after every retry. It must not block for long.
 	OnError func(msgs []Message, err error)
@@ -50,6 +53,9 @@ func NewProducer(cfg Config, async bool, opts ProducerOptions) *Producer {
 	if opts.BatchSize == 0 {
 		opts.BatchSize = 1000
 	}
+	if opts.MaxAttempts == 0 {
+		opts.MaxAttempts = 5
+	}
 	w := &kafkago.Writer{
 		Addr:                   kafkago.TCP(cfg.Brokers...),
 		Balancer:               kafkago.Murmur2Balancer{},
@@ -58,7 +64,7 @@ func NewProducer(cfg Config, async bool, opts ProducerOptions) *Producer {
 		BatchTimeout:           opts.BatchTimeout,
 		BatchSize:              opts.BatchSize,
 		BatchBytes:             8 << 20,
-		MaxAttempts:            5,
+		MaxAttempts:            opts.MaxAttempts,
 		WriteBackoffMin:        20 * time.Millisecond,
 		WriteBackoffMax:        500 * time.Millisecond,
 		Async:                  async,

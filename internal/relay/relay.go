@@ -1,14 +1,17 @@
-// Package relay delivers the collector's hits to Kafka without losing any:
-// hits go to an async Kafka producer, and whatever Kafka does not take —
-// records that failed after every retry, or everything while Kafka is slow
-// or down — goes to a local spool on disk, replayed in order when Kafka is
-// back. Only a full spool refuses hits (ErrFull).
+// Package relay delivers the collector's hits to Kafka without losing any
+// and in order per key: hits queue in memory and one loop sends them in
+// batches, each acknowledged by Kafka before the next is sent; when a batch
+// fails (Kafka down, or slower than Options.Timeout) it goes to a local spool
+// on disk, and so does every hit after it until the spool has been replayed
+// to Kafka. Only a full spool refuses hits (ErrFull).
 //
-// Order: once the spool holds anything, new hits are appended behind it
-// rather than sent, so a key's hits reach Kafka in the order they came,
-// except for records already in flight to Kafka when the first failure
-// happened: those may land before older ones replayed from the spool.
-// Delivery is at least once; consumers de-duplicate by messageId.
+// Why not kafka-go's async writer: it would keep sending newer hits while
+// older ones wait for their retries to fail, so diverting to the spool
+// could overtake them. One batch in flight at a time keeps order, and
+// batching what queued during the previous round trip keeps throughput.
+//
+// Delivery is at least once (a crash between Kafka's ack and the spool's
+// ack replays); consumers de-duplicate by messageId.
 package relay
 
 import (
@@ -16,7 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,54 +34,72 @@ var ErrFull = errors.New("relay: kafka unavailable and spool full")
 
 // Options tunes a Relay. The zero value is valid.
 type Options struct {
-	// MaxInFlight is how many records may wait for Kafka's ack before new
-	// ones go to the spool instead (default 100000).
-	MaxInFlight int64
-	// DrainBatch is how many spooled records are replayed per produce call
-	// (default 1000).
-	DrainBatch int
+	// MaxQueued bounds the hits waiting in memory for the batch in flight
+	// (default 200000); past it Publish returns ErrFull until the batch in
+	// flight succeeds or fails over to the spool.
+	MaxQueued int
+	// MaxBatch is the most hits sent to Kafka in one round trip (default
+	// 5000).
+	MaxBatch int
+	// Timeout is how long a batch may take before Kafka counts as slow and
+	// the batch goes to the spool (default 5s).
+	Timeout time.Duration
+	// MaxAttempts is how many times Kafka is tried with a batch before it
+	// goes to the spool (default 3).
+	MaxAttempts int
 }
 
 // Relay is safe for concurrent use.
 type Relay struct {
-	async    *kafka.Producer
-	sync     *kafka.Producer
-	sp       *spool.Spool
-	log      *slog.Logger
-	opts     Options
-	inflight atomic.Int64
-	diverted atomic.Bool // set at the first failure; cleared once the spool is drained
-	closed   atomic.Bool
+	out  *kafka.Producer
+	sp   *spool.Spool
+	log  *slog.Logger
+	opts Options
 
-	sent, spooled, lost, replayed prometheus.Counter
-	latency                       prometheus.Histogram
+	mu       sync.Mutex
+	queue    []kafka.Message
+	diverted bool // the spool holds hits: new ones go behind them
+	closed   bool
+	abandon  bool // Close's deadline passed: spool the queue and stop
+	inflight bool // a batch from the queue is being sent
+	wake     chan struct{}
+	stopped  chan struct{}
+
+	sent, spooled, replayed prometheus.Counter
+	latency                 prometheus.Histogram
 }
 
 // New returns a relay over Kafka (kcfg) and the spool sp, which it owns and
-// closes. Run replays the spool.
+// closes. Run does the sending; Close stops it.
 func New(kcfg kafka.Config, sp *spool.Spool, opts Options, logger *slog.Logger, reg prometheus.Registerer) *Relay {
-	if opts.MaxInFlight == 0 {
-		opts.MaxInFlight = 100_000
+	if opts.MaxQueued == 0 {
+		opts.MaxQueued = 200_000
 	}
-	if opts.DrainBatch == 0 {
-		opts.DrainBatch = 1000
+	if opts.MaxBatch == 0 {
+		opts.MaxBatch = 5000
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	if opts.MaxAttempts == 0 {
+		opts.MaxAttempts = 3
 	}
 	r := &Relay{
 		sp: sp, log: logger.With("component", "relay"), opts: opts,
+		wake: make(chan struct{}, 1), stopped: make(chan struct{}),
+		diverted: sp.Len() > 0,
 		sent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ecrm_collector_produced_total", Help: "Hits Kafka acknowledged directly."}),
 		spooled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ecrm_collector_spooled_total", Help: "Hits written to the local spool because Kafka was down, slow or failing."}),
 		replayed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ecrm_collector_replayed_total", Help: "Spooled hits Kafka acknowledged on replay."}),
-		lost: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ecrm_collector_lost_total", Help: "Accepted hits Kafka refused while the spool was full: lost. Should stay 0."}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "ecrm_collector_produce_seconds", Help: "Time from a hit's acceptance to Kafka's ack.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
 	}
 	if reg != nil {
-		reg.MustRegister(r.sent, r.spooled, r.replayed, r.lost, r.latency,
+		reg.MustRegister(r.sent, r.spooled, r.replayed, r.latency,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "ecrm_collector_spool_records", Help: "Hits waiting in the spool."},
 				func() float64 { return float64(sp.Len()) }),
@@ -86,49 +107,33 @@ func New(kcfg kafka.Config, sp *spool.Spool, opts Options, logger *slog.Logger, 
 				Name: "ecrm_collector_spool_bytes", Help: "Bytes waiting in the spool."},
 				func() float64 { return float64(sp.Bytes()) }))
 	}
-	r.async = kafka.NewProducer(kcfg, true, kafka.ProducerOptions{
-		OnSuccess: func(msgs []kafka.Message) {
-			r.inflight.Add(-int64(len(msgs)))
-			r.sent.Add(float64(len(msgs)))
-			now := time.Now()
-			for _, m := range msgs {
-				r.latency.Observe(now.Sub(m.Time).Seconds())
-			}
-		},
-		OnError: func(msgs []kafka.Message, err error) {
-			r.diverted.Store(true)
-			r.log.Warn("kafka did not take hits; spooling them", "count", len(msgs), "err", err)
-			if serr := r.toSpool(msgs); serr != nil {
-				r.lost.Add(float64(len(msgs)))
-				r.log.Error("hits lost: kafka failed and the spool refused them", "count", len(msgs), "err", serr)
-			}
-			r.inflight.Add(-int64(len(msgs)))
-		},
-	})
-	r.sync = kafka.NewProducer(kcfg, false, kafka.ProducerOptions{BatchSize: opts.DrainBatch})
+	r.out = kafka.NewProducer(kcfg, false, kafka.ProducerOptions{BatchSize: opts.MaxBatch, MaxAttempts: opts.MaxAttempts})
 	return r
 }
 
-// Publish hands msgs over for delivery. It returns ErrFull when they can be
-// neither sent nor spooled; any other error is internal.
-func (r *Relay) Publish(ctx context.Context, msgs ...kafka.Message) error {
-	if r.closed.Load() {
-		return fmt.Errorf("relay closed: %w", ErrFull)
+// Publish hands msgs over for delivery: queued for Kafka, or appended to
+// the spool while it holds older hits. It returns an error wrapping
+// ErrFull when they can be neither queued nor spooled.
+func (r *Relay) Publish(_ context.Context, msgs ...kafka.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.closed:
+		return fmt.Errorf("%w: relay closed", ErrFull)
+	case r.diverted:
+		return r.toSpoolLocked(msgs)
+	case len(r.queue)+len(msgs) > r.opts.MaxQueued:
+		return fmt.Errorf("%w: %d hits wait for kafka", ErrFull, len(r.queue))
 	}
-	if r.diverted.Load() || r.inflight.Load() >= r.opts.MaxInFlight {
-		r.diverted.Store(true)
-		return r.toSpool(msgs)
-	}
-	r.inflight.Add(int64(len(msgs)))
-	if err := r.async.Publish(ctx, msgs...); err != nil {
-		r.inflight.Add(-int64(len(msgs)))
-		r.diverted.Store(true)
-		return r.toSpool(msgs)
-	}
+	r.queue = append(r.queue, msgs...)
+	r.poke()
 	return nil
 }
 
-func (r *Relay) toSpool(msgs []kafka.Message) error {
+func (r *Relay) toSpoolLocked(msgs []kafka.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
 	recs := make([]spool.Record, len(msgs))
 	for i, m := range msgs {
 		recs[i] = spool.Record{Topic: m.Topic, Key: m.Key, Value: m.Value}
@@ -146,54 +151,131 @@ func (r *Relay) toSpool(msgs []kafka.Message) error {
 	return nil
 }
 
-// Pending returns the number of hits waiting in the spool.
-func (r *Relay) Pending() int { return r.sp.Len() }
-
-// Run replays the spool to Kafka until ctx is done.
-func (r *Relay) Run(ctx context.Context) error {
-	backoff := 100 * time.Millisecond
+// Flush waits until every hit published before it was sent to Kafka or
+// spooled, or until ctx is done.
+func (r *Relay) Flush(ctx context.Context) error {
 	for {
-		n, err := r.drainOnce(ctx)
-		switch {
-		case ctx.Err() != nil:
+		r.mu.Lock()
+		idle := len(r.queue) == 0 && !r.inflight
+		r.mu.Unlock()
+		if idle {
 			return nil
-		case err != nil:
-			r.log.Warn("spool replay failed; retrying", "err", err, "backoff", backoff)
-			backoff = min(backoff*2, 5*time.Second)
-			if !sleep(ctx, backoff) {
-				return nil
-			}
-		case n > 0:
-			backoff = 100 * time.Millisecond
-		default:
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-r.sp.Notify():
-			case <-time.After(time.Second):
-			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
 }
 
-// drainOnce replays one batch of the spool and returns how many records it
-// delivered. It waits for the records in flight to settle first, so that
-// those that fail are spooled behind the older ones before the replay.
-func (r *Relay) drainOnce(ctx context.Context) (int, error) {
-	if r.sp.Len() == 0 {
-		if r.inflight.Load() == 0 {
-			r.diverted.Store(false) // nothing waits: send directly again
+// Pending returns the number of hits waiting in the spool.
+func (r *Relay) Pending() int { return r.sp.Len() }
+
+// Run sends queued hits and replays the spool until Close; it must run
+// exactly once, in its own goroutine. After Close it goes on until the
+// queue is sent or spooled and the spool replayed as far as Kafka allows,
+// or until Close's deadline.
+func (r *Relay) Run() {
+	defer close(r.stopped)
+	backoff := 100 * time.Millisecond
+	for {
+		progressed, err := r.step()
+		r.mu.Lock()
+		closed, abandon, queued := r.closed, r.abandon, len(r.queue)
+		if abandon {
+			if serr := r.toSpoolLocked(r.queue); serr != nil {
+				r.log.Error("hits lost at shutdown: kafka and the spool refused them", "count", len(r.queue), "err", serr)
+			}
+			r.queue = nil
+			r.mu.Unlock()
+			return
 		}
-		return 0, nil
-	}
-	for r.inflight.Load() > 0 {
-		if !sleep(ctx, 10*time.Millisecond) {
-			return 0, ctx.Err()
+		r.mu.Unlock()
+		if closed && queued == 0 && (err != nil || !progressed) {
+			return
+		}
+		wait := time.Second
+		switch {
+		case err != nil:
+			r.log.Warn("kafka unavailable; hits are spooled", "err", err, "pending", r.sp.Len(), "backoff", backoff)
+			wait = backoff
+			backoff = min(backoff*2, 5*time.Second)
+		case progressed:
+			backoff = 100 * time.Millisecond
+			continue
+		}
+		select {
+		case <-r.wake:
+		case <-time.After(wait):
 		}
 	}
-	recs, cur, err := r.sp.Peek(r.opts.DrainBatch)
+}
+
+// step sends one batch: from the queue normally, from the spool while it
+// holds hits. It reports whether it delivered anything.
+func (r *Relay) step() (bool, error) {
+	r.mu.Lock()
+	if r.diverted && r.sp.Len() == 0 && len(r.queue) == 0 {
+		r.diverted = false // replayed: send directly again
+	}
+	diverted := r.diverted
+	var batch []kafka.Message
+	if !diverted {
+		n := min(len(r.queue), r.opts.MaxBatch)
+		batch = r.queue[:n:n]
+		r.queue = r.queue[n:]
+		r.inflight = n > 0
+		if len(r.queue) == 0 {
+			r.queue = nil
+		}
+	}
+	r.mu.Unlock()
+	if diverted {
+		return r.replay()
+	}
+	if len(batch) == 0 {
+		return false, nil
+	}
+	pctx, cancel := context.WithTimeout(context.Background(), r.opts.Timeout)
+	err := r.out.Publish(pctx, batch...)
+	cancel()
+	defer func() {
+		r.mu.Lock()
+		r.inflight = false
+		r.mu.Unlock()
+	}()
+	if err == nil {
+		r.sent.Add(float64(len(batch)))
+		now := time.Now()
+		for _, m := range batch {
+			r.latency.Observe(now.Sub(m.Time).Seconds())
+		}
+		return true, nil
+	}
+	// Divert: this batch, then everything queued behind it, to the spool.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.diverted = true
+	serr := r.toSpoolLocked(batch)
+	if serr == nil {
+		serr = r.toSpoolLocked(r.queue)
+		r.queue = nil
+	}
+	if serr != nil {
+		// The spool refuses: keep the hits in memory and try Kafka again.
+		r.queue = append(batch, r.queue...)
+		r.diverted = r.sp.Len() > 0
+		r.log.Error("kafka failed and the spool refused hits; holding them in memory", "err", serr)
+	}
+	return false, err
+}
+
+// replay sends one batch of the spool to Kafka.
+func (r *Relay) replay() (bool, error) {
+	recs, cur, err := r.sp.Peek(r.opts.MaxBatch)
 	if err != nil || len(recs) == 0 {
-		return 0, err
+		return false, err
 	}
 	msgs := make([]kafka.Message, len(recs))
 	for i, rec := range recs {
@@ -202,38 +284,46 @@ func (r *Relay) drainOnce(ctx context.Context) (int, error) {
 			msgs[i].Headers = append(msgs[i].Headers, kafka.Header{Key: h.Key, Value: h.Value})
 		}
 	}
-	if err := r.sync.Publish(ctx, msgs...); err != nil {
-		return 0, err
+	pctx, cancel := context.WithTimeout(context.Background(), r.opts.Timeout)
+	err = r.out.Publish(pctx, msgs...)
+	cancel()
+	if err != nil {
+		return false, err
 	}
 	if err := r.sp.Ack(cur); err != nil {
-		return 0, fmt.Errorf("ack spool: %w", err)
+		return false, fmt.Errorf("ack spool: %w", err)
 	}
 	r.replayed.Add(float64(len(recs)))
-	return len(recs), nil
+	return true, nil
 }
 
-// Close flushes the async producer (failures land in the spool), replays
-// what it can of the spool before ctx is done, and closes everything. What
-// is still spooled stays on disk for the next start.
+// Close stops taking hits and waits for Run to send or spool what is
+// queued and to replay what it can of the spool; at ctx's deadline Run
+// spools the rest after the batch in flight. Then it closes the producer
+// and the spool. What is still spooled stays on disk for the next start.
 func (r *Relay) Close(ctx context.Context) error {
-	r.closed.Store(true)
-	err := r.async.Close()
-	for r.sp.Len() > 0 && ctx.Err() == nil {
-		if _, derr := r.drainOnce(ctx); derr != nil {
-			break
-		}
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.poke()
+	select {
+	case <-r.stopped:
+	case <-ctx.Done():
+		r.mu.Lock()
+		r.abandon = true
+		r.mu.Unlock()
+		r.poke()
+		<-r.stopped // bounded by one batch's Timeout
 	}
 	if n := r.sp.Len(); n > 0 {
 		r.log.Warn("hits left in the spool for the next start", "count", n)
 	}
-	return errors.Join(err, r.sync.Close(), r.sp.Close())
+	return errors.Join(r.out.Close(), r.sp.Close())
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
+func (r *Relay) poke() {
 	select {
-	case <-ctx.Done():
-		return false
-	case <-time.After(d):
-		return true
+	case r.wake <- struct{}{}:
+	default:
 	}
 }
