@@ -264,3 +264,24 @@ func basic(user string) string {
 }
 
 func base64Std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func TestTagServed(t *testing.T) {
+	in := mustStart(t, t.TempDir())
+	r := in.do(t, "GET", "/ecrm.js", "", "")
+	if r.status != 200 || r.header.Get("ETag") == "" || !strings.Contains(r.header.Get("Content-Type"), "javascript") {
+		t.Fatalf("GET /ecrm.js = %d %v", r.status, r.header)
+	}
+	req, _ := http.NewRequest("GET", in.base+"/ecrm.js", nil)
+	req.Header.Set("If-None-Match", r.header.Get("ETag"))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 304 {
+		t.Errorf("GET /ecrm.js with If-None-Match = %d, want 304", res.StatusCode)
+	}
+	if r := in.do(t, "GET", "/demo/", "", ""); r.status != 200 {
+		t.Errorf("GET /demo/ = %d, want 200", r.status)
+	}
+}

@@ -208,11 +208,7 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 	web.Ops(app, reg, checks)
 	if col != nil {
 		col.Routes(app)
-		app.Get("/ecrm.js", func(c *fiber.Ctx) error {
-			c.Set(fiber.HeaderContentType, "application/javascript; charset=utf-8")
-			c.Set(fiber.HeaderCacheControl, "public, max-age=300")
-			return c.Send(sdkjs.Tag)
-		})
+		app.Get("/ecrm.js", collector.TagHandler(sdkjs.Tag))
 	}
 	if cmd == "run" && cfg.Demo {
 		app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/demo/", fiber.StatusFound) })
@@ -245,7 +241,7 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 			fmt.Fprintf(stdout, "  demo shop      %s/demo/   (write key \"demo\")\n", base)
 		}
 	}
-	if pers != nil {
+	if pers != nil || sites != nil {
 		fmt.Fprintf(stdout, "  admin token    %s\n", token)
 	}
 	logger.Info("started", "addr", base, "brokers", strings.Join(brokers, ","))
