@@ -285,3 +285,32 @@ func TestTagServed(t *testing.T) {
 		t.Errorf("GET /demo/ = %d, want 200", r.status)
 	}
 }
+
+// TestStopDrains stops the process right after hits were accepted: after a
+// restart on the same data dir every one of them is counted, once.
+func TestStopDrains(t *testing.T) {
+	dir := t.TempDir()
+	in := mustStart(t, dir)
+	const n = 40
+	var b strings.Builder
+	b.WriteString(`{"writeKey":"demo","batch":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"type":"page","messageId":"drain-%d","anonymousId":"anon-drain"}`, i)
+	}
+	b.WriteString(`]}`)
+	if r := in.do(t, "POST", "/v1/batch", "", b.String()); r.status != 200 || num(r.body, "accepted") != n {
+		t.Fatalf("POST = %d %v", r.status, r.body)
+	}
+	if err := in.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	in = mustStart(t, dir)
+	in.profileWhen(t, "a:anon-drain", func(p map[string]any) bool { return num(p, "pageViews") == n })
+	time.Sleep(500 * time.Millisecond)
+	if p := in.profileWhen(t, "a:anon-drain", func(map[string]any) bool { return true }); num(p, "pageViews") != n {
+		t.Errorf("pageViews = %d after restart, want %d", num(p, "pageViews"), n)
+	}
+}
