@@ -5,11 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"time"
 )
 
 // MaxBatchEvents is the most events one batch may carry.
 const MaxBatchEvents = 500
+
+// MaxBatchContextBytes bounds a batch-level context, which is copied into
+// every event of the batch.
+const MaxBatchContextBytes = 8 << 10
 
 // ErrMalformed is returned (wrapped) when a body is not the JSON it should be.
 var ErrMalformed = errors.New("malformed body")
@@ -36,7 +42,7 @@ type envelope struct {
 	WriteKey string            `json:"writeKey"`
 	SentAt   time.Time         `json:"sentAt"`
 	Batch    []json.RawMessage `json:"batch"`
-	Context  map[string]any    `json:"context"`
+	Context  json.RawMessage   `json:"context"`
 }
 
 // single carries the write key that a single-event request may hold.
@@ -60,23 +66,27 @@ func DecodeBatch(body []byte) (*Batch, error) {
 	if len(env.Batch) > MaxBatchEvents {
 		return nil, fmt.Errorf("%w: batch holds %d events, the limit is %d", ErrMalformed, len(env.Batch), MaxBatchEvents)
 	}
+	var bctx map[string]any
+	if len(env.Context) > 0 && string(env.Context) != "null" {
+		if len(env.Context) > MaxBatchContextBytes {
+			return nil, fmt.Errorf("%w: batch context is larger than %d bytes", ErrMalformed, MaxBatchContextBytes)
+		}
+		if err := unmarshal(env.Context, &bctx); err != nil {
+			return nil, fmt.Errorf("%w: batch context must be a JSON object", ErrMalformed)
+		}
+		if err := checkValue(bctx, 1); err != nil {
+			return nil, fmt.Errorf("%w: batch context %v", ErrMalformed, err)
+		}
+	}
 	b := &Batch{WriteKey: env.WriteKey, SentAt: env.SentAt}
 	for i, raw := range env.Batch {
-		e, err := decodeOne(raw)
+		e, err := decodeOne(raw, bctx)
 		if err != nil {
 			b.Rejected = append(b.Rejected, Rejection{Index: i, Message: err.Error()})
 			continue
 		}
 		if e.SentAt.IsZero() {
 			e.SentAt = env.SentAt
-		}
-		for k, v := range env.Context {
-			if e.Context == nil {
-				e.Context = make(map[string]any, len(env.Context))
-			}
-			if _, ok := e.Context[k]; !ok {
-				e.Context[k] = v
-			}
 		}
 		b.Events = append(b.Events, e)
 		b.Index = append(b.Index, i)
@@ -92,6 +102,7 @@ func DecodeSingle(body []byte, typ string) (*Event, string, error) {
 		return nil, "", err
 	}
 	e := &s.Event
+	e.clearServerFields()
 	if e.Type == "" {
 		e.Type = typ
 	}
@@ -104,13 +115,24 @@ func DecodeSingle(body []byte, typ string) (*Event, string, error) {
 	return e, s.WriteKey, e.Validate()
 }
 
-func decodeOne(raw json.RawMessage) (*Event, error) {
+// decodeOne decodes and validates one event of a batch, filling context
+// keys it lacks from the batch's context bctx.
+func decodeOne(raw json.RawMessage, bctx map[string]any) (*Event, error) {
 	if len(raw) > MaxEventBytes {
 		return nil, fmt.Errorf("%w: event is larger than %d bytes", ErrInvalid, MaxEventBytes)
 	}
 	var e Event
 	if err := unmarshal(raw, &e); err != nil {
 		return nil, err
+	}
+	e.clearServerFields()
+	for k, v := range bctx {
+		if e.Context == nil {
+			e.Context = make(map[string]any, len(bctx))
+		}
+		if _, ok := e.Context[k]; !ok {
+			e.Context[k] = v
+		}
 	}
 	if err := e.Validate(); err != nil {
 		return nil, err
@@ -135,14 +157,69 @@ func unmarshal(data []byte, v any) error {
 		case errors.As(err, &se):
 			return fmt.Errorf("%w: invalid JSON at byte %d", ErrMalformed, se.Offset)
 		case errors.As(err, &te):
-			return fmt.Errorf("%w: field %s must be %s, not %s", ErrMalformed, te.Field, te.Type, te.Value)
+			field := strings.TrimPrefix(te.Field, "Event.")
+			if field == "" {
+				field = "value"
+			}
+			if strings.HasPrefix(te.Value, "number ") && kindOf(te.Type) == "a number" {
+				return fmt.Errorf("%w: field %s holds a number out of range", ErrMalformed, field)
+			}
+			if te.Type == reflect.TypeFor[time.Time]() {
+				return fmt.Errorf("%w: field %s must be an RFC 3339 string", ErrMalformed, field)
+			}
+			return fmt.Errorf("%w: field %s must be %s, not %s", ErrMalformed, field, kindOf(te.Type), jsonValueKind(te.Value))
 		default:
 			var pe *time.ParseError
-			if errors.As(err, &pe) {
-				return fmt.Errorf("%w: a timestamp is not RFC 3339", ErrMalformed)
+			if errors.As(err, &pe) || strings.Contains(err.Error(), "Time.UnmarshalJSON") {
+				return fmt.Errorf("%w: a timestamp is not an RFC 3339 string", ErrMalformed)
 			}
 			return fmt.Errorf("%w: invalid JSON", ErrMalformed)
 		}
 	}
 	return nil
+}
+
+// kindOf names the JSON kind a Go type decodes from, for a client message.
+func kindOf(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	if t == reflect.TypeFor[time.Time]() {
+		return "an RFC 3339 string"
+	}
+	switch t.Kind() {
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		if t == reflect.TypeFor[json.RawMessage]() {
+			return "a value"
+		}
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "a value"
+}
+
+// jsonValueKind names the kind of JSON value a decoder reported.
+func jsonValueKind(v string) string {
+	switch {
+	case strings.HasPrefix(v, "number"):
+		return "a number"
+	case v == "string":
+		return "a string"
+	case v == "array":
+		return "an array"
+	case v == "object":
+		return "an object"
+	case v == "bool":
+		return "true or false"
+	}
+	return "that"
 }

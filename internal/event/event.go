@@ -78,6 +78,12 @@ type UA struct {
 	Device  string `json:"device,omitempty"`
 }
 
+// clearServerFields drops what only the collector may set, whatever the
+// client sent in those fields.
+func (e *Event) clearServerFields() {
+	e.ReceivedAt, e.SiteID, e.VisitorID, e.IP, e.UA, e.Bot = time.Time{}, "", "", "", nil, false
+}
+
 // Key returns the Kafka partition key of the event: the user id when it can
 // identify someone, else the anonymous id when it can, else the collector's
 // visitor id. Placeholder ids such as "null" or "0" are passed over.
@@ -161,7 +167,7 @@ func (e *Event) ValidateTime(now time.Time) error {
 	if e.Timestamp.IsZero() {
 		return nil
 	}
-	if e.Timestamp.Year() < 2000 {
+	if e.Timestamp.UTC().Year() < 2000 {
 		return invalid("timestamp", "is before the year 2000")
 	}
 	if e.Timestamp.After(now.Add(24 * time.Hour)) {
@@ -170,17 +176,22 @@ func (e *Event) ValidateTime(now time.Time) error {
 	return nil
 }
 
-// checkValue walks v and reports the first string that is not UTF-8 or the
-// first nesting deeper than MaxDepth.
+// checkValue walks v, an object or array at nesting level depth, and
+// reports the first string that is not UTF-8 or the first object or array
+// nested deeper than MaxDepth.
 func checkValue(v any, depth int) error {
-	if depth > MaxDepth {
-		return fmt.Errorf("nests deeper than %d levels", MaxDepth)
-	}
 	switch x := v.(type) {
 	case string:
 		if !utf8.ValidString(x) {
 			return errors.New("holds a string that is not valid UTF-8")
 		}
+		return nil
+	case map[string]any, []any:
+		if depth > MaxDepth {
+			return fmt.Errorf("nests deeper than %d levels", MaxDepth)
+		}
+	}
+	switch x := v.(type) {
 	case map[string]any:
 		for k, vv := range x {
 			if !utf8.ValidString(k) {

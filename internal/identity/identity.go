@@ -31,7 +31,8 @@ var junk = map[string]bool{
 
 // Valid reports whether id can identify someone: not empty, not one of the
 // placeholder values (`null`, `undefined`, `0`, `-1`, `anonymous`, ...), and
-// not in extra, the site's own list of ids to ignore.
+// not in extra, the site's own list of ids to ignore (its keys lower-case
+// and trimmed).
 func Valid(id string, extra map[string]bool) bool {
 	t := strings.ToLower(strings.TrimSpace(id))
 	if junk[t] || extra[t] {
@@ -87,8 +88,8 @@ func Lookup(s string) (string, bool) {
 		return s, len(s) > len(PrefixProfile)
 	case strings.HasPrefix(s, PrefixEmail):
 		v := s[len(PrefixEmail):]
-		if len(v) == 64 && isHex(v) {
-			return s, true // already hashed
+		if lv := strings.ToLower(v); len(lv) == 64 && isHex(lv) {
+			return PrefixEmail + lv, true // already hashed
 		}
 		return Email(v)
 	case strings.HasPrefix(s, PrefixUser), strings.HasPrefix(s, PrefixAnonymous):

@@ -8,6 +8,7 @@ package profile
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ecrm/ecrm/internal/event"
@@ -89,7 +90,7 @@ func (p *Profile) Apply(e *event.Event) bool {
 			p.Traits = make(map[string]any, len(e.Traits))
 		}
 		for k, v := range e.Traits {
-			if k == "email" {
+			if strings.EqualFold(k, "email") {
 				continue // stored hashed as an identifier, never in clear
 			}
 			p.Traits[k] = v
@@ -116,11 +117,14 @@ func (p *Profile) seen(ts time.Time) {
 // false when other was absorbed before. Hits that both profiles counted
 // (a retry that reached each) are counted once.
 func (p *Profile) Absorb(other *Profile) bool {
-	if slices.Contains(p.Merged, other.Key) {
+	if other.Key == p.Key || slices.Contains(p.Merged, other.Key) {
 		return false
 	}
 	p.Merged = append(p.Merged, other.Key)
 	events, pages := other.Events, other.PageViews
+	// Keep this profile's own ids the longest: the absorbed profile's come
+	// first, so trimming drops them before ours.
+	recent := make([]string, 0, len(other.Recent)+len(p.Recent))
 	for _, tag := range other.Recent {
 		if slices.Contains(p.Recent, tag) {
 			events--
@@ -129,8 +133,9 @@ func (p *Profile) Absorb(other *Profile) bool {
 			}
 			continue
 		}
-		p.Recent = append(p.Recent, tag)
+		recent = append(recent, tag)
 	}
+	p.Recent = append(recent, p.Recent...)
 	if len(p.Recent) > RecentCap {
 		p.Recent = slices.Delete(p.Recent, 0, len(p.Recent)-RecentCap)
 	}
