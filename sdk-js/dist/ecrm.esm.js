@@ -30,6 +30,9 @@ function createTracker(w, src) {
   function json(v) {
     return JSON.stringify(v);
   }
+  function size(v) {
+    return encodeURI(json(v)).length;
+  }
   function uuid() {
     return "10000000-1000-4000-8000-100000000000".replace(/[018]/g, function(c) {
       return (c ^ Math.random() * 16 >> c / 4).toString(16);
@@ -65,7 +68,7 @@ function createTracker(w, src) {
   }
   function cookie(v) {
     try {
-      if (v == null) return (doc.cookie.match(/(?:^|; *)ecrm_aid=([\w-]+)/) || 0)[1];
+      if (v == null) return (doc.cookie.match(/\becrm_aid=([\w-]+)/) || 0)[1];
       doc.cookie = P + "aid=" + v + ";path=/;max-age=" + (v ? 34128e3 : 0) + ";samesite=lax" + (loc.protocol == "https:" ? ";secure" : "");
     } catch (e) {
     }
@@ -130,7 +133,7 @@ function createTracker(w, src) {
         sessionId: s.id
       }
     }, f);
-    if (json(ev).length > 32e3) return;
+    if (size(ev) > 32e3) return;
     queue.push(ev);
     queue.splice(0, queue.length - o.maxQueue);
     persist();
@@ -146,7 +149,7 @@ function createTracker(w, src) {
     }, ms));
   }
   function take() {
-    for (var b = [], n = 0, e; (e = queue[b.length]) && (n += json(e).length) < 6e4; ) b.push(e);
+    for (var b = [], n = 0, e; (e = queue[b.length]) && (n += size(e)) < 6e4; ) b.push(e);
     return b;
   }
   function body(b) {
@@ -178,6 +181,10 @@ function createTracker(w, src) {
   function beacon() {
     if (!allowed() || attempt) return;
     for (var b; queue.length && nav.sendBeacon && nav.sendBeacon(host + "/v1/batch", body(b = take())); ) done(b);
+  }
+  function opt(g) {
+    api.consent(g);
+    call(host + "/v1/opt" + (g ? "in" : "out"), { credentials: "include" }).catch(Object);
   }
   function req(path, p) {
     var q = new URLSearchParams();
@@ -217,10 +224,9 @@ function createTracker(w, src) {
       }
       aid = aid || uuid();
       blocked() ? wipe() : persist();
-      w.addEventListener("pagehide", guard(beacon));
-      doc.addEventListener("visibilitychange", guard(function() {
-        doc.visibilityState == "hidden" && beacon();
-      }));
+      var bye = guard(beacon);
+      w.addEventListener("pagehide", bye);
+      doc.addEventListener("visibilitychange", bye);
       if (o.spa) {
         var h = w.history;
         var last = url();
@@ -248,9 +254,10 @@ function createTracker(w, src) {
         c[2](api[c[0]].apply(api, c[1]));
       });
       queue.length && schedule(0);
-      doc.readyState == "loading" ? doc.addEventListener("DOMContentLoaded", function() {
+      api.render();
+      doc.addEventListener("DOMContentLoaded", function() {
         api.render();
-      }) : api.render();
+      });
     },
     page: function(name, props) {
       if (name && typeof name == "object") {
@@ -290,10 +297,10 @@ function createTracker(w, src) {
       }
     },
     optOut: function() {
-      api.consent(false);
+      opt(0);
     },
     optIn: function() {
-      api.consent(true);
+      opt(1);
     },
     flush,
     user: function() {
@@ -331,9 +338,9 @@ function createTracker(w, src) {
             }
             mk(l, "span", "name").textContent = it.name || "";
             if (pr != null) mk(l, "span", "price").textContent = pr.toFixed ? pr.toFixed(2) : pr;
-            l.addEventListener("click", function() {
-              api.productClicked({ product_id: it.id, name: it.name, price: pr, url: it.url, list_id: t });
-            });
+            l.onclick = function() {
+              api.productClicked({ product_id: it.id, list_id: t });
+            };
           });
         }));
       });
@@ -362,7 +369,9 @@ function install(w, script) {
   var q = w.ecrm;
   if (q && q.__ecrm) return q;
   var t = w.ecrm = createTracker(w, script && script.src);
-  (Array.isArray(q) ? q : []).forEach(function(c) {
+  if (!Array.isArray(q)) q = [];
+  Object.assign(q, t);
+  q.forEach(function(c) {
     var f = t[c[0]];
     var r = f && f.apply(t, [].slice.call(c, 1));
     c.r && c.r(r);
