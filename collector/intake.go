@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -116,15 +117,22 @@ func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, i
 		return ctx.JSON(Response{Accepted: 0, Rejected: rejected, Dropped: len(events)})
 	}
 	tracked := c.trackingAllowed(ctx, s)
+	keeps := make([]bool, len(events))
+	anyKept := false
+	for i, e := range events {
+		keeps[i] = tracked && hasConsent(s, e)
+		anyKept = anyKept || keeps[i]
+	}
+	// The visitor cookie and the IP only for a request with consent.
 	var vid, ip string
-	if tracked {
+	if anyKept {
 		vid = c.visitor(ctx)
 		ip = enrich.AnonymizeIPString(ctx.IP())
 	}
 	msgs := make([]kafka.Message, 0, len(events))
 	dropped := 0
-	for _, e := range events {
-		keep := tracked && hasConsent(s, e)
+	for i, e := range events {
+		keep := keeps[i]
 		if !keep && policy(s) == site.PolicyDrop {
 			dropped++
 			continue
@@ -154,6 +162,7 @@ func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, i
 	c.events.WithLabelValues("accepted").Add(float64(len(msgs)))
 	c.events.WithLabelValues("invalid").Add(float64(len(rejected)))
 	c.events.WithLabelValues("consent").Add(float64(dropped))
+	slices.SortFunc(rejected, func(a, b event.Rejection) int { return a.Index - b.Index })
 	res := Response{Accepted: len(msgs), Rejected: rejected, Dropped: dropped}
 	if len(msgs) == 0 && dropped == 0 && len(rejected) > 0 {
 		res.Error = "no event of the batch is valid"
@@ -211,10 +220,10 @@ func (c *Collector) visitor(ctx *fiber.Ctx) string {
 	return vid
 }
 
+// setCookie sets a first-party, HttpOnly cookie; a maxAge of zero or less
+// deletes it.
 func (c *Collector) setCookie(ctx *fiber.Ctx, name, value string, maxAge time.Duration) {
-	secure := ctx.Protocol() == "https"
-	same := fiber.CookieSameSiteLaxMode
-	ctx.Cookie(&fiber.Cookie{
+	ck := &fiber.Cookie{
 		Name:     name,
 		Value:    value,
 		Path:     "/",
@@ -222,9 +231,13 @@ func (c *Collector) setCookie(ctx *fiber.Ctx, name, value string, maxAge time.Du
 		MaxAge:   int(maxAge.Seconds()),
 		Expires:  c.now().Add(maxAge),
 		HTTPOnly: true,
-		Secure:   secure,
-		SameSite: same,
-	})
+		Secure:   ctx.Protocol() == "https",
+		SameSite: fiber.CookieSameSiteLaxMode,
+	}
+	if maxAge <= 0 {
+		ck.MaxAge, ck.Expires = -1, time.Unix(0, 0)
+	}
+	ctx.Cookie(ck)
 }
 
 func validVisitorID(s string) bool {

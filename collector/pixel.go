@@ -11,6 +11,10 @@ import (
 	"github.com/ecrm/ecrm/internal/web"
 )
 
+// maxPixelQuery bounds a pixel's query string; the server's read buffer
+// (web.ReadBufferSize) bounds the request line and headers together.
+const maxPixelQuery = 12 << 10
+
 // gif is the smallest transparent 1x1 GIF.
 var gif = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
 
@@ -43,6 +47,9 @@ func (c *Collector) pixel(typ string) fiber.Handler {
 		if err := c.accept(ctx, s, []*event.Event{e}, []int{0}, nil); err != nil {
 			return err
 		}
+		if ctx.Response().StatusCode() != fiber.StatusOK {
+			return nil // the event was rejected: keep the JSON answer
+		}
 		ctx.Status(fiber.StatusOK)
 		ctx.Set(fiber.HeaderContentType, "image/gif")
 		ctx.Set(fiber.HeaderCacheControl, "no-store, max-age=0")
@@ -71,6 +78,9 @@ func pixelEvent(ctx *fiber.Ctx, typ string) (*event.Event, error) {
 	if raw := ctx.Query("properties"); raw != "" {
 		if err := json.Unmarshal([]byte(raw), &e.Properties); err != nil {
 			return nil, errf("properties is not a JSON object")
+		}
+		if e.Properties == nil { // "null"
+			e.Properties = map[string]any{}
 		}
 	}
 	campaign := map[string]any{}
@@ -101,8 +111,8 @@ func pixelEvent(ctx *fiber.Ctx, typ string) (*event.Event, error) {
 	if len(page) > 0 {
 		e.Context["page"] = page
 	}
-	if len(ctx.Request().URI().QueryString()) > event.MaxEventBytes {
-		return nil, errf("query is larger than 32 KB")
+	if len(ctx.Request().URI().QueryString()) > maxPixelQuery {
+		return nil, errf("query is larger than 12 KB")
 	}
 	return e, nil
 }

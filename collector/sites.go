@@ -100,6 +100,7 @@ func (w *SiteWatcher) Handle(_ context.Context, partition int, msgs []kafka.Mess
 
 // SiteAdmin writes sites to the config topic for every replica's watcher.
 type SiteAdmin struct {
+	mu    sync.Mutex // one change at a time: the key check holds until stored
 	reg   *site.Registry
 	pub   Publisher
 	topic string
@@ -116,6 +117,8 @@ var ErrSiteNotFound = errors.New("no such site")
 // Put stores a site: it is valid, its write key is not another site's,
 // and Kafka acknowledged it.
 func (a *SiteAdmin) Put(ctx context.Context, s site.Site) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if err := s.Validate(); err != nil {
 		return err
 	}
@@ -136,6 +139,8 @@ func (a *SiteAdmin) Put(ctx context.Context, s site.Site) error {
 
 // Delete removes a site everywhere.
 func (a *SiteAdmin) Delete(ctx context.Context, id string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if _, ok := a.Get(id); !ok {
 		return ErrSiteNotFound
 	}

@@ -3,6 +3,7 @@ package collector
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -30,7 +31,7 @@ func (a *SiteAdmin) Routes(r fiber.Router, auth fiber.Handler) {
 		if s.ID != "" && s.ID != c.Params("id") {
 			return web.Errorf(fiber.StatusBadRequest, "id in the body differs from the path")
 		}
-		s.ID = c.Params("id")
+		s.ID = strings.Clone(c.Params("id")) // Fiber reuses the request's memory
 		if err := s.Validate(); err != nil {
 			return web.Errorf(fiber.StatusBadRequest, err.Error())
 		}
@@ -44,7 +45,7 @@ func (a *SiteAdmin) Routes(r fiber.Router, auth fiber.Handler) {
 		return c.JSON(s)
 	})
 	g.Delete("/:id", func(c *fiber.Ctx) error {
-		err := a.Delete(c.UserContext(), c.Params("id"))
+		err := a.Delete(c.UserContext(), strings.Clone(c.Params("id")))
 		switch {
 		case errors.Is(err, ErrSiteNotFound):
 			return web.Errorf(fiber.StatusNotFound, "no such site")

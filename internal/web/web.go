@@ -25,6 +25,9 @@ const (
 	ReadTimeout  = 10 * time.Second
 	WriteTimeout = 10 * time.Second
 	IdleTimeout  = 90 * time.Second
+	// ReadBufferSize bounds the request line and headers together (16 KB:
+	// room for a shop's cookies and a pixel's query).
+	ReadBufferSize = 16 << 10
 )
 
 // Error is an error with the HTTP status and the message a client may see.
@@ -58,6 +61,7 @@ func NewApp(logger *slog.Logger, trustedProxies []string) *fiber.App {
 		ReadTimeout:             ReadTimeout,
 		WriteTimeout:            WriteTimeout,
 		IdleTimeout:             IdleTimeout,
+		ReadBufferSize:          ReadBufferSize,
 		DisableStartupMessage:   true,
 		ErrorHandler:            ErrorHandler(logger),
 		EnableTrustedProxyCheck: true,
