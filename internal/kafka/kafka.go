@@ -80,6 +80,10 @@ func (c Config) Validate() error {
 // Topics holds the full names of ecrm's topics.
 type Topics struct {
 	Hits, Profiles, Identities, Triggers, Stats, Config string
+	// State is the profiler's changelog: each partition holds the state of
+	// the hits partition with the same number, so that a member taking the
+	// partition over can rebuild it.
+	State string
 }
 
 // Topics returns the topic names under the configured prefix.
@@ -92,6 +96,7 @@ func (c Config) Topics() Topics {
 		Triggers:   p + "triggers",
 		Stats:      p + "stats",
 		Config:     p + "config",
+		State:      p + "profiler-state",
 	}
 }
 
@@ -153,6 +158,7 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 		{Topic: t.Triggers, ConfigEntries: timed},
 		{Topic: t.Stats, ConfigEntries: compact},
 		{Topic: t.Config, ConfigEntries: compact},
+		{Topic: t.State, ConfigEntries: append(compact[:1:1], kafkago.ConfigEntry{ConfigName: "max.message.bytes", ConfigValue: fmt.Sprint(MaxAppendBytes)})},
 	}
 	names := make([]string, len(specs))
 	for i := range specs {

@@ -1,10 +1,12 @@
 package profiler
 
 import (
-	"encoding/binary"
+	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ecrm/ecrm/internal/event"
 	"github.com/ecrm/ecrm/internal/identity"
@@ -13,7 +15,8 @@ import (
 	"github.com/ecrm/ecrm/internal/store"
 )
 
-// mergeRecord asks the partition owning Anon to link it to Target.
+// mergeRecord asks the partition owning Anon (an anonymous or email
+// identifier) to link it to Target, a higher-ranked one.
 type mergeRecord struct {
 	Anon   string `json:"anon"`
 	Target string `json:"target"`
@@ -35,7 +38,22 @@ type batch struct {
 	links     map[string]string // anonymous identifier → user key; "": none
 	linkDirty map[string]bool
 	out       []kafka.Message
-	err       error // first store read error; fails the batch
+	encoded   map[string][]byte // JSON of changed profiles, by owner key
+	err       error             // first store read error; fails the batch
+}
+
+// encode returns the JSON of the changed profile owned by key, encoding it
+// once however many places (snapshot, changelog, store) need it.
+func (b *batch) encode(key string) []byte {
+	if v, ok := b.encoded[key]; ok {
+		return v
+	}
+	if b.encoded == nil {
+		b.encoded = make(map[string][]byte, len(b.dirty))
+	}
+	v := mustJSON(b.profiles[key])
+	b.encoded[key] = v
+	return v
 }
 
 func newBatch(p *Profiler, partition int) *batch {
@@ -83,7 +101,48 @@ func (b *batch) decode(m *kafka.Message, v any) bool {
 
 func (b *batch) valid(id string) bool { return id != "" && identity.Valid(id, b.p.ignore) }
 
-// hit applies a hit from the collector.
+// rank orders identifiers by how surely they name a person: a user id over
+// an email over an anonymous (device) id. A profile is owned by its
+// highest-ranked identifier; lower ones are linked to it.
+func rank(id string) int {
+	switch {
+	case strings.HasPrefix(id, identity.PrefixUser):
+		return 3
+	case strings.HasPrefix(id, identity.PrefixEmail):
+		return 2
+	case strings.HasPrefix(id, identity.PrefixAnonymous):
+		return 1
+	}
+	return 0
+}
+
+// ids returns the identifiers a hit carries: its user id, email (a trait
+// of identify, or context.traits), and anonymous id (the tag's, else the
+// collector's cookie), each "" when absent or a placeholder.
+func (b *batch) ids(e *event.Event) (user, email, anon string) {
+	if b.valid(e.UserID) {
+		user = identity.User(e.UserID)
+	}
+	raw, _ := e.Traits["email"].(string)
+	if raw == "" {
+		if t, ok := e.Context["traits"].(map[string]any); ok {
+			raw, _ = t["email"].(string)
+		}
+	}
+	if raw != "" {
+		email, _ = identity.Email(raw)
+	}
+	switch {
+	case b.valid(e.AnonymousID):
+		anon = identity.Anonymous(e.AnonymousID)
+	case b.valid(e.VisitorID):
+		anon = identity.Anonymous(e.VisitorID)
+	}
+	return user, email, anon
+}
+
+// hit applies a hit from the collector to the profile of its
+// highest-ranked identifier, and links the lower ones to that profile.
 func (b *batch) hit(m *kafka.Message) {
 	var e event.Event
 	if !b.decode(m, &e) {
@@ -93,62 +152,69 @@ func (b *batch) hit(m *kafka.Message) {
 		b.p.m.hits.WithLabelValues("bot").Inc()
 		return
 	}
-	b.p.m.hits.WithLabelValues("hit").Inc()
-	anon := e.AnonymousID
-	if !b.valid(anon) {
-		anon = e.VisitorID
-	}
-	switch {
-	case b.valid(e.UserID):
-		key := identity.User(e.UserID)
-		if string(m.Key) != e.UserID {
-			b.reroute(m, key) // keyed by someone else: send it where it belongs
-			return
-		}
-		prof := b.loadOrCreate(key)
-		if b.valid(anon) {
-			aid := identity.Anonymous(anon)
-			// Every login re-links the device, so that it follows the newest
-			// user; the merge is idempotent on the anonymous side.
-			if prof.AddID(aid) || e.Type == event.TypeIdentify {
-				b.identity(aid, prof.ID)
-				b.emit(kafka.Message{Topic: b.p.topics.Hits, Key: rawKey(aid),
-					Value:   mustJSON(mergeRecord{Anon: aid, Target: key}),
-					Headers: []kafka.Header{{Key: HeaderKind, Value: []byte(KindMerge)}}})
-				b.touch(key)
-			}
-		}
-		b.apply(key, prof, &e)
-	case b.valid(anon):
-		aid := identity.Anonymous(anon)
-		if string(m.Key) != anon {
-			b.reroute(m, aid)
-			return
-		}
-		if user := b.link(aid); user != "" {
-			b.emit(kafka.Message{Topic: b.p.topics.Hits, Key: rawKey(user), Value: m.Value,
-				Headers: []kafka.Header{{Key: HeaderKind, Value: []byte(KindForward)}, {Key: HeaderTarget, Value: []byte(user)}}})
-			return
-		}
-		b.apply(aid, b.loadOrCreate(aid), &e)
-	default:
+	user, email, anon := b.ids(&e)
+	owner := cmp.Or(user, email, anon)
+	if owner == "" {
 		b.p.m.hits.WithLabelValues("invalid").Inc()
+		return
 	}
+	if !bytes.Equal(m.Key, rawKey(owner)) {
+		// Keyed by an id that is not the owner's (an email the collector
+		// does not key by, a placeholder user id): send it where it belongs.
+		b.emit(kafka.Message{Topic: b.p.topics.Hits, Key: rawKey(owner), Value: m.Value})
+		return
+	}
+	b.p.m.hits.WithLabelValues("hit").Inc()
+	if rank(owner) < 3 {
+		if target := b.link(owner); target != "" {
+			b.forward(m.Value, target)
+			return
+		}
+	}
+	prof := b.loadOrCreate(owner)
+	for _, lower := range []string{email, anon} {
+		if lower == "" || lower == owner {
+			continue
+		}
+		// Every login re-links the device, so that it follows the newest
+		// user; the merge is idempotent on the other side.
+		if prof.AddID(lower) || e.Type == event.TypeIdentify {
+			b.identity(lower, prof.ID)
+			b.mergeInto(lower, owner)
+			b.touch(owner)
+		}
+	}
+	b.apply(owner, prof, &e)
 }
 
-// reroute sends a hit that reached the wrong partition (its producer keyed
-// it by an id that never identifies anyone) to the partition owning key.
-func (b *batch) reroute(m *kafka.Message, key string) {
-	b.emit(kafka.Message{Topic: b.p.topics.Hits, Key: rawKey(key), Value: m.Value})
+// mergeInto asks the partition owning id to link it to target and hand its
+// profile over.
+func (b *batch) mergeInto(id, target string) {
+	b.emit(kafka.Message{Topic: b.p.topics.Hits, Key: rawKey(id),
+		Value:   mustJSON(mergeRecord{Anon: id, Target: target}),
+		Headers: []kafka.Header{{Key: HeaderKind, Value: []byte(KindMerge)}}})
 }
 
-// forwarded applies a hit an anonymous partition passed on to its user.
+// forward passes a hit on to the partition owning target.
+func (b *batch) forward(value []byte, target string) {
+	b.emit(kafka.Message{Topic: b.p.topics.Hits, Key: rawKey(target), Value: value,
+		Headers: []kafka.Header{{Key: HeaderKind, Value: []byte(KindForward)}, {Key: HeaderTarget, Value: []byte(target)}}})
+}
+
+// forwarded applies a hit passed on from a linked identifier, or passes it
+// further when the target was itself linked on since (chains settle).
 func (b *batch) forwarded(m *kafka.Message, target string) {
 	var e event.Event
 	if !b.decode(m, &e) {
 		return
 	}
 	b.p.m.hits.WithLabelValues("forward").Inc()
+	if rank(target) < 3 {
+		if next := b.link(target); next != "" && next != target {
+			b.forward(m.Value, next)
+			return
+		}
+	}
 	b.apply(target, b.loadOrCreate(target), &e)
 }
 
@@ -157,31 +223,40 @@ func (b *batch) apply(key string, prof *profile.Profile, e *event.Event) {
 		b.p.m.duplicates.Inc()
 		return
 	}
-	if email, ok := e.Traits["email"].(string); ok {
-		if eid, ok := identity.Email(email); ok && prof.AddID(eid) {
-			b.identity(eid, prof.ID)
-		}
-	}
 	b.touch(key)
 }
 
-// merge links an anonymous identifier owned here to a user and hands its
-// profile, if any, over to the user's partition.
+// merge links an identifier owned here (anonymous or email) to a higher
+// one and hands its profile, if any, over. The rules:
+//   - not yet linked: link, and move the profile;
+//   - linked to the same rank (a device of another user): a device follows
+//     the newest login, an email stays with the first user;
+//   - linked lower (a device linked to an email, now a user logs in): link
+//     to the user and ask the email to merge into the user too;
+//   - linked higher: keep (an email click never takes a user's device).
 func (b *batch) merge(m *kafka.Message) {
 	var r mergeRecord
-	if !b.decode(m, &r) {
+	if !b.decode(m, &r) || rank(r.Anon) == 0 || rank(r.Target) <= rank(r.Anon) {
 		return
 	}
 	b.p.m.hits.WithLabelValues("merge").Inc()
 	prev := b.link(r.Anon)
-	if prev == r.Target {
+	switch {
+	case prev == r.Target:
+		return
+	case prev != "" && rank(prev) > rank(r.Target):
+		return
+	case prev != "" && rank(prev) == rank(r.Target) && rank(r.Anon) != 1:
 		return
 	}
 	b.links[r.Anon] = r.Target
 	b.linkDirty[r.Anon] = true
 	b.identity(r.Anon, identity.ProfileID(r.Target))
 	if prev != "" {
-		return // the device moves to the newest user; the old one keeps its past
+		if rank(prev) < rank(r.Target) {
+			b.mergeInto(prev, r.Target)
+		}
+		return // the old owner keeps its past
 	}
 	prof := b.load(r.Anon)
 	if prof == nil {
@@ -190,18 +265,29 @@ func (b *batch) merge(m *kafka.Message) {
 	b.profiles[r.Anon] = nil
 	b.dirty[r.Anon] = true
 	b.emit(kafka.Message{Topic: b.p.topics.Profiles, Key: []byte(prof.ID), Value: nil})
-	b.emit(kafka.Message{Topic: b.p.topics.Hits, Key: rawKey(r.Target),
-		Value:   mustJSON(absorbRecord{Target: r.Target, Profile: prof}),
+	b.emitAbsorb(r.Target, prof)
+}
+
+func (b *batch) emitAbsorb(target string, prof *profile.Profile) {
+	b.emit(kafka.Message{Topic: b.p.topics.Hits, Key: rawKey(target),
+		Value:   mustJSON(absorbRecord{Target: target, Profile: prof}),
 		Headers: []kafka.Header{{Key: HeaderKind, Value: []byte(KindAbsorb)}}})
 }
 
-// absorb folds a handed-over profile into the user's.
+// absorb folds a handed-over profile into the target's, or passes it on
+// when the target was itself linked on since.
 func (b *batch) absorb(m *kafka.Message) {
 	var r absorbRecord
-	if !b.decode(m, &r) || r.Profile == nil {
+	if !b.decode(m, &r) || r.Profile == nil || rank(r.Target) == 0 {
 		return
 	}
 	b.p.m.hits.WithLabelValues("absorb").Inc()
+	if rank(r.Target) < 3 {
+		if next := b.link(r.Target); next != "" && next != r.Target {
+			b.emitAbsorb(next, r.Profile)
+			return
+		}
+	}
 	prof := b.loadOrCreate(r.Target)
 	if !prof.Absorb(r.Profile) {
 		return
@@ -275,18 +361,36 @@ func (b *batch) fail(err error) {
 func (b *batch) outputs() []kafka.Message {
 	for key := range b.dirty {
 		if prof := b.profiles[key]; prof != nil {
-			b.emit(kafka.Message{Topic: b.p.topics.Profiles, Key: []byte(prof.ID), Value: mustJSON(prof)})
+			b.emit(kafka.Message{Topic: b.p.topics.Profiles, Key: []byte(prof.ID), Value: b.encode(key)})
 		}
 	}
 	return b.out
 }
 
-// commit writes the changed state and the next offset atomically.
-func (b *batch) commit(next int64) error {
+// changelog returns the state the batch changed, and the next input
+// offset, as records keyed by their store key within the partition.
+func (b *batch) changelog(next int64) []kafka.Message {
+	out := make([]kafka.Message, 0, len(b.dirty)+len(b.linkDirty)+1)
+	for key := range b.dirty {
+		m := kafka.Message{Key: []byte("p/" + key)}
+		if b.profiles[key] != nil {
+			m.Value = b.encode(key)
+		}
+		out = append(out, m)
+	}
+	for anon := range b.linkDirty {
+		out = append(out, kafka.Message{Key: []byte("l/" + anon), Value: []byte(b.links[anon])})
+	}
+	return append(out, kafka.Message{Key: []byte("o"), Value: be64(next)})
+}
+
+// commit writes the changed state, the next input offset and the changelog
+// position atomically.
+func (b *batch) commit(next, clogNext int64) error {
 	wb := b.p.db.NewBatch()
 	for key := range b.dirty {
-		if prof := b.profiles[key]; prof != nil {
-			wb.Set(profileKey(b.partition, key), mustJSON(prof))
+		if b.profiles[key] != nil {
+			wb.Set(profileKey(b.partition, key), b.encode(key))
 		} else {
 			wb.Delete(profileKey(b.partition, key))
 		}
@@ -294,9 +398,8 @@ func (b *batch) commit(next int64) error {
 	for anon := range b.linkDirty {
 		wb.Set(linkKey(b.partition, anon), []byte(b.links[anon]))
 	}
-	var off [8]byte
-	binary.BigEndian.PutUint64(off[:], uint64(next))
-	wb.Set(offsetKey(b.partition), off[:])
+	wb.Set(offsetKey(b.partition), be64(next))
+	wb.Set(clogKey(b.partition), be64(clogNext))
 	return wb.Commit()
 }
 

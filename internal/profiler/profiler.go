@@ -3,12 +3,21 @@
 // partitions' profiles in a local store, and publish every change to the
 // profiles and identities topics.
 //
-// Exactly-once effect: the state a batch of hits produced and the offset of
-// the next hit are written in one atomic store commit, after the batch's
-// output records were acknowledged by Kafka. A crash before the commit
-// replays the batch on the old state and re-publishes the same snapshots
-// (compacted topics keep the last); a crash after it resumes past it.
+// Exactly-once effect: a batch of hits is applied in memory; then its output
+// records are published and acknowledged; then the state it changed and the
+// offset of the next hit go, as one record set, to the same-numbered
+// partition of the changelog topic (State); then the same go to the local
+// store in one atomic commit, with the changelog position. A crash before
+// the changelog append replays the batch on the old state and re-publishes
+// the same outputs (compacted topics keep the last; merge records are
+// idempotent); a crash after it restores the state from the changelog.
 // A hit's messageId de-duplicates client retries.
+//
+// State follows partitions: when a member is assigned a partition it first
+// applies the changelog records written since its own last commit for that
+// partition (none if it owned the partition all along), so a partition
+// moved from another member, or a store lost with its disk, comes back
+// whole from Kafka.
 //
 // Identity merges travel as records on the hits topic itself, keyed so that
 // they reach the partition that owns the profile they concern:
@@ -69,8 +78,10 @@ var _ Publisher = (*kafka.Producer)(nil)
 type Profiler struct {
 	cfg    Config
 	topics kafka.Topics
+	kcfg   kafka.Config
 	db     *store.DB
 	out    Publisher
+	clog   *kafka.Appender
 	log    *slog.Logger
 	ignore map[string]bool
 	group  *kafka.Group
@@ -95,6 +106,8 @@ func New(kcfg kafka.Config, cfg Config, db *store.DB, out Publisher, logger *slo
 		cfg.GroupID = "ecrm-profiler"
 	}
 	p := &Profiler{
+		kcfg:   kcfg,
+		clog:   kafka.NewAppender(kcfg),
 		cfg:    cfg,
 		topics: kcfg.Topics(),
 		db:     db,
@@ -135,12 +148,15 @@ func (p *Profiler) Run(ctx context.Context) error { return p.group.Run(ctx) }
 // Ready reports whether the member has joined its group.
 func (p *Profiler) Ready() bool { return p.group.Joined() }
 
-// Open implements kafka.PartitionHandler: it returns the offset stored with
-// the partition's state.
-func (p *Profiler) Open(_ context.Context, partition int) (int64, error) {
+// Open implements kafka.PartitionHandler: it brings the partition's state
+// up to date from the changelog and returns the offset stored with it.
+func (p *Profiler) Open(ctx context.Context, partition int) (int64, error) {
 	p.mu.Lock()
 	p.active[partition] = true
 	p.mu.Unlock()
+	if err := p.restore(ctx, partition); err != nil {
+		return 0, err
+	}
 	v, err := p.db.Get(offsetKey(partition))
 	if errors.Is(err, store.ErrNotFound) {
 		return kafka.FirstOffset, nil
@@ -161,7 +177,72 @@ func (p *Profiler) Close(partition int) {
 	p.mu.Unlock()
 }
 
-// Handle implements kafka.PartitionHandler: apply, publish, then commit.
+// restore applies the changelog records of partition written after the
+// local store's last commit for it.
+func (p *Profiler) restore(ctx context.Context, partition int) error {
+	pos, err := p.readInt(clogKey(partition))
+	if err != nil {
+		return err
+	}
+	ends, err := kafka.EndOffsets(ctx, p.kcfg, p.topics.State)
+	if err != nil {
+		return err
+	}
+	end := ends[partition]
+	if pos >= end {
+		return nil
+	}
+	start, n := time.Now(), 0
+	err = kafka.ReadRange(ctx, p.kcfg, p.topics.State, partition, pos, end, 3*time.Second, func(msgs []kafka.Message) error {
+		wb := p.db.NewBatch()
+		for _, m := range msgs {
+			k := append([]byte(partPrefix(partition)), m.Key...)
+			if m.Value == nil {
+				wb.Delete(k)
+			} else {
+				wb.Set(k, m.Value)
+			}
+		}
+		wb.Set(clogKey(partition), be64(msgs[len(msgs)-1].Offset+1))
+		n += len(msgs)
+		return wb.Commit()
+	})
+	if err != nil {
+		return fmt.Errorf("restore partition %d from the changelog: %w", partition, err)
+	}
+	// Records at the end may be compacted away: remember the end itself.
+	wb := p.db.NewBatch()
+	wb.Set(clogKey(partition), be64(end))
+	if err := wb.Commit(); err != nil {
+		return err
+	}
+	p.log.Info("partition state restored from the changelog", "partition", partition, "records", n, "from", pos, "to", end, "took", time.Since(start))
+	return nil
+}
+
+// readInt returns the big-endian int64 at key, or 0 when absent.
+func (p *Profiler) readInt(key []byte) (int64, error) {
+	v, err := p.db.Get(key)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("stored %s is %d bytes, want 8", key, len(v))
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+func be64(v int64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(v))
+	return b[:]
+}
+
+// Handle implements kafka.PartitionHandler: apply in memory, publish the
+// outputs, append the state to the changelog, then commit locally.
 func (p *Profiler) Handle(ctx context.Context, partition int, msgs []kafka.Message) error {
 	start := time.Now()
 	b := newBatch(p, partition)
@@ -171,24 +252,51 @@ func (p *Profiler) Handle(ctx context.Context, partition int, msgs []kafka.Messa
 	if b.err != nil {
 		return b.err
 	}
+	next := msgs[len(msgs)-1].Offset + 1
+	changes := b.changelog(next)
+	if size := changeBytes(changes); size > kafka.MaxAppendBytes/2 && len(msgs) > 1 {
+		// Too much state for one atomic append: do it in halves.
+		half := len(msgs) / 2
+		if err := p.Handle(ctx, partition, msgs[:half]); err != nil {
+			return err
+		}
+		return p.Handle(ctx, partition, msgs[half:])
+	}
 	if err := p.out.Publish(ctx, b.outputs()...); err != nil {
 		return fmt.Errorf("publish batch outputs: %w", err)
 	}
-	if err := b.commit(msgs[len(msgs)-1].Offset + 1); err != nil {
+	base, err := p.clog.Append(ctx, p.topics.State, partition, changes)
+	if err != nil {
+		return err
+	}
+	if err := b.commit(next, base+int64(len(changes))); err != nil {
 		return err
 	}
 	p.m.batch.Observe(time.Since(start).Seconds())
 	return nil
 }
 
+func changeBytes(msgs []kafka.Message) int {
+	n := 0
+	for _, m := range msgs {
+		n += len(m.Key) + len(m.Value)
+	}
+	return n
+}
+
 // Store keys, all under the partition that owns them:
 //
 //	s/<partition>/o          next offset to read
+//	s/<partition>/c          next changelog offset applied (local only)
 //	s/<partition>/p/<key>    profile owned by key
 //	s/<partition>/l/<anon>   user key an anonymous identifier is linked to
 func partPrefix(partition int) string { return fmt.Sprintf("s/%05d/", partition) }
 
 func offsetKey(partition int) []byte { return []byte(partPrefix(partition) + "o") }
+
+// clogKey holds the next changelog offset the local store has applied; it
+// is local bookkeeping, never itself in the changelog.
+func clogKey(partition int) []byte { return []byte(partPrefix(partition) + "c") }
 
 func profileKey(partition int, key string) []byte {
 	return []byte(partPrefix(partition) + "p/" + key)
