@@ -45,8 +45,15 @@ fuzz: ## Run each fuzz target for a short while (FUZZTIME, default 20s).
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$${FUZZTIME:-20s} ./internal/enrich/
 
 .PHONY: bench
-bench: ## Run the Go benchmarks (load tests are added here, never to make test).
+bench: bench-go bench-collector ## Run every benchmark and load test (never part of make test).
+
+.PHONY: bench-go
+bench-go: ## Run the Go micro-benchmarks.
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+.PHONY: bench-collector
+bench-collector: ## Load-test the collector (embedded Kafka, loopback HTTP) against a bare Fiber handler: peak rps ratio, p50/p99 at half the peak, every accepted hit in Kafka (DURATION, default 10s).
+	$(GO) run ./bench/collector -duration $${DURATION:-10s}
 
 .PHONY: clean
 clean: ## Remove build output (not ./data).

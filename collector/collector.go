@@ -70,6 +70,7 @@ type Collector struct {
 	now   func() time.Time
 
 	events *prometheus.CounterVec
+	count  map[string]prometheus.Counter // events by result, looked up once
 }
 
 // New returns a collector that publishes hits to topic through pub.
@@ -84,6 +85,10 @@ func New(cfg Config, sites *site.Registry, pub Publisher, topic string, logger *
 	}
 	if reg != nil {
 		reg.MustRegister(c.events)
+	}
+	c.count = map[string]prometheus.Counter{}
+	for _, r := range []string{"accepted", "anonymized", "invalid", "malformed", "unauthorized", "origin", "consent", "optout", "unavailable"} {
+		c.count[r] = c.events.WithLabelValues(r)
 	}
 	return c
 }

@@ -36,7 +36,7 @@ type Response struct {
 func (c *Collector) batch(ctx *fiber.Ctx) error {
 	b, err := event.DecodeBatch(ctx.Body())
 	if err != nil {
-		c.events.WithLabelValues("malformed").Inc()
+		c.count["malformed"].Inc()
 		return web.Errorf(fiber.StatusBadRequest, err.Error())
 	}
 	s, err := c.site(ctx, b.WriteKey)
@@ -50,7 +50,7 @@ func (c *Collector) single(typ string) fiber.Handler {
 	return func(ctx *fiber.Ctx) error {
 		e, key, err := event.DecodeSingle(ctx.Body(), typ)
 		if errors.Is(err, event.ErrMalformed) {
-			c.events.WithLabelValues("malformed").Inc()
+			c.count["malformed"].Inc()
 			return web.Errorf(fiber.StatusBadRequest, err.Error())
 		}
 		s, aerr := c.site(ctx, key)
@@ -58,7 +58,7 @@ func (c *Collector) single(typ string) fiber.Handler {
 			return aerr
 		}
 		if err != nil {
-			c.events.WithLabelValues("invalid").Inc()
+			c.count["invalid"].Inc()
 			return web.Errorf(fiber.StatusBadRequest, err.Error())
 		}
 		return c.accept(ctx, s, []*event.Event{e}, []int{0}, nil)
@@ -72,17 +72,17 @@ func (c *Collector) site(ctx *fiber.Ctx, key string) (site.Site, error) {
 		key = u
 	}
 	if key == "" {
-		c.events.WithLabelValues("unauthorized").Inc()
+		c.count["unauthorized"].Inc()
 		return site.Site{}, web.Errorf(fiber.StatusUnauthorized, "write key required: send it as the Basic-auth user name or as writeKey in the body")
 	}
 	s, err := c.sites.ByWriteKey(key)
 	if err != nil {
-		c.events.WithLabelValues("unauthorized").Inc()
+		c.count["unauthorized"].Inc()
 		return site.Site{}, web.Errorf(fiber.StatusUnauthorized, "write key is not valid")
 	}
 	origin := ctx.Get(fiber.HeaderOrigin)
 	if !s.AllowsOrigin(origin) {
-		c.events.WithLabelValues("origin").Inc()
+		c.count["origin"].Inc()
 		return site.Site{}, web.Errorf(fiber.StatusForbidden, "origin "+clip(origin)+" may not send hits for this site")
 	}
 	c.cors(ctx, origin)
@@ -113,7 +113,7 @@ func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, i
 	}
 	events = valid
 	if ctx.Cookies(c.cfg.OptOutCookie) == "1" {
-		c.events.WithLabelValues("optout").Add(float64(len(events)))
+		c.count["optout"].Add(float64(len(events)))
 		return ctx.JSON(Response{Accepted: 0, Rejected: rejected, Dropped: len(events)})
 	}
 	tracked := c.trackingAllowed(ctx, s)
@@ -151,7 +151,7 @@ func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, i
 	}
 	if len(msgs) > 0 {
 		if err := c.pub.Publish(ctx.UserContext(), msgs...); err != nil {
-			c.events.WithLabelValues("unavailable").Add(float64(len(msgs)))
+			c.count["unavailable"].Add(float64(len(msgs)))
 			if errors.Is(err, relay.ErrFull) {
 				ctx.Set(fiber.HeaderRetryAfter, "30")
 				return &web.Error{Code: fiber.StatusServiceUnavailable, Msg: "hits cannot be stored right now; retry later", Err: err}
@@ -159,9 +159,9 @@ func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, i
 			return &web.Error{Code: fiber.StatusInternalServerError, Msg: "internal error", Err: err}
 		}
 	}
-	c.events.WithLabelValues("accepted").Add(float64(len(msgs)))
-	c.events.WithLabelValues("invalid").Add(float64(len(rejected)))
-	c.events.WithLabelValues("consent").Add(float64(dropped))
+	c.count["accepted"].Add(float64(len(msgs)))
+	c.count["invalid"].Add(float64(len(rejected)))
+	c.count["consent"].Add(float64(dropped))
 	slices.SortFunc(rejected, func(a, b event.Rejection) int { return a.Index - b.Index })
 	res := Response{Accepted: len(msgs), Rejected: rejected, Dropped: dropped}
 	if len(msgs) == 0 && dropped == 0 && len(rejected) > 0 {

@@ -34,14 +34,14 @@ func (c *Collector) pixel(typ string) fiber.Handler {
 		}
 		e, err := pixelEvent(ctx, typ)
 		if err != nil {
-			c.events.WithLabelValues("invalid").Inc()
+			c.count["invalid"].Inc()
 			return web.Errorf(fiber.StatusBadRequest, err.Error())
 		}
 		// A pixel without ids is the server cookie's visitor: validate as such.
 		probe := *e
 		probe.VisitorID = "pixel"
 		if err := probe.Validate(); err != nil {
-			c.events.WithLabelValues("invalid").Inc()
+			c.count["invalid"].Inc()
 			return web.Errorf(fiber.StatusBadRequest, err.Error())
 		}
 		if err := c.accept(ctx, s, []*event.Event{e}, []int{0}, nil); err != nil {

@@ -56,6 +56,31 @@ type single struct {
 // fail to decode or validate are listed in Rejected and the rest kept.
 // The batch's context, when present, fills keys missing from each event's.
 func DecodeBatch(body []byte) (*Batch, error) {
+	if len(body) <= MaxEventBytes {
+		// No event of a body this small can be too large, so decode it in
+		// one pass; a body with a malformed event takes the slower path,
+		// event by event, that says which.
+		var fast struct {
+			WriteKey string          `json:"writeKey"`
+			SentAt   time.Time       `json:"sentAt"`
+			Batch    []Event         `json:"batch"`
+			Context  json.RawMessage `json:"context"`
+		}
+		if unmarshal(body, &fast) == nil && fast.Batch != nil {
+			bctx, err := batchContext(fast.Context)
+			if err != nil {
+				return nil, err
+			}
+			if len(fast.Batch) > MaxBatchEvents {
+				return nil, fmt.Errorf("%w: batch holds %d events, the limit is %d", ErrMalformed, len(fast.Batch), MaxBatchEvents)
+			}
+			b := &Batch{WriteKey: fast.WriteKey, SentAt: fast.SentAt}
+			for i := range fast.Batch {
+				b.add(i, &fast.Batch[i], fast.Batch[i].prepare(bctx))
+			}
+			return b, nil
+		}
+	}
 	var env envelope
 	if err := unmarshal(body, &env); err != nil {
 		return nil, err
@@ -66,32 +91,48 @@ func DecodeBatch(body []byte) (*Batch, error) {
 	if len(env.Batch) > MaxBatchEvents {
 		return nil, fmt.Errorf("%w: batch holds %d events, the limit is %d", ErrMalformed, len(env.Batch), MaxBatchEvents)
 	}
-	var bctx map[string]any
-	if len(env.Context) > 0 && string(env.Context) != "null" {
-		if len(env.Context) > MaxBatchContextBytes {
-			return nil, fmt.Errorf("%w: batch context is larger than %d bytes", ErrMalformed, MaxBatchContextBytes)
-		}
-		if err := unmarshal(env.Context, &bctx); err != nil {
-			return nil, fmt.Errorf("%w: batch context must be a JSON object", ErrMalformed)
-		}
-		if err := checkValue(bctx, 1); err != nil {
-			return nil, fmt.Errorf("%w: batch context %v", ErrMalformed, err)
-		}
+	bctx, err := batchContext(env.Context)
+	if err != nil {
+		return nil, err
 	}
 	b := &Batch{WriteKey: env.WriteKey, SentAt: env.SentAt}
 	for i, raw := range env.Batch {
 		e, err := decodeOne(raw, bctx)
-		if err != nil {
-			b.Rejected = append(b.Rejected, Rejection{Index: i, Message: err.Error()})
-			continue
-		}
-		if e.SentAt.IsZero() {
-			e.SentAt = env.SentAt
-		}
-		b.Events = append(b.Events, e)
-		b.Index = append(b.Index, i)
+		b.add(i, e, err)
 	}
 	return b, nil
+}
+
+// add records the event at index i of the request as accepted, or as
+// rejected when err is not nil.
+func (b *Batch) add(i int, e *Event, err error) {
+	if err != nil {
+		b.Rejected = append(b.Rejected, Rejection{Index: i, Message: err.Error()})
+		return
+	}
+	if e.SentAt.IsZero() {
+		e.SentAt = b.SentAt
+	}
+	b.Events = append(b.Events, e)
+	b.Index = append(b.Index, i)
+}
+
+// batchContext decodes and checks a batch-level context.
+func batchContext(raw json.RawMessage) (map[string]any, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if len(raw) > MaxBatchContextBytes {
+		return nil, fmt.Errorf("%w: batch context is larger than %d bytes", ErrMalformed, MaxBatchContextBytes)
+	}
+	var bctx map[string]any
+	if err := unmarshal(raw, &bctx); err != nil {
+		return nil, fmt.Errorf("%w: batch context must be a JSON object", ErrMalformed)
+	}
+	if err := checkValue(bctx, 1); err != nil {
+		return nil, fmt.Errorf("%w: batch context %v", ErrMalformed, err)
+	}
+	return bctx, nil
 }
 
 // DecodeSingle decodes the body of `POST /v1/{track,page,identify,alias}`.
@@ -125,6 +166,16 @@ func decodeOne(raw json.RawMessage, bctx map[string]any) (*Event, error) {
 	if err := unmarshal(raw, &e); err != nil {
 		return nil, err
 	}
+	if err := e.prepare(bctx); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// prepare readies a decoded event of a batch: it drops what only the
+// collector may set, fills context keys it lacks from the batch's context
+// bctx, and validates it.
+func (e *Event) prepare(bctx map[string]any) error {
 	e.clearServerFields()
 	for k, v := range bctx {
 		if e.Context == nil {
@@ -134,10 +185,7 @@ func decodeOne(raw json.RawMessage, bctx map[string]any) (*Event, error) {
 			e.Context[k] = v
 		}
 	}
-	if err := e.Validate(); err != nil {
-		return nil, err
-	}
-	return &e, nil
+	return e.Validate()
 }
 
 // unmarshal decodes JSON and turns decoder errors into ErrMalformed ones

@@ -107,7 +107,9 @@ func New(kcfg kafka.Config, sp *spool.Spool, opts Options, logger *slog.Logger, 
 				Name: "ecrm_collector_spool_bytes", Help: "Bytes waiting in the spool."},
 				func() float64 { return float64(sp.Bytes()) }))
 	}
-	r.out = kafka.NewProducer(kcfg, false, kafka.ProducerOptions{BatchSize: opts.MaxBatch, MaxAttempts: opts.MaxAttempts})
+	// kafka-go sizes each partition's batch buffer by BatchSize at every
+	// round trip, so keep it small; a round trip still carries MaxBatch.
+	r.out = kafka.NewProducer(kcfg, false, kafka.ProducerOptions{BatchSize: 256, MaxAttempts: opts.MaxAttempts, Fast: true})
 	return r
 }
 

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ecrm/ecrm/collector"
+	"github.com/ecrm/ecrm/internal/broker"
+	"github.com/ecrm/ecrm/internal/kafka"
+	"github.com/ecrm/ecrm/internal/relay"
+	"github.com/ecrm/ecrm/internal/site"
+	"github.com/ecrm/ecrm/internal/spool"
+	"github.com/ecrm/ecrm/internal/web"
+)
+
+// stack is the collector as cmd/ecrm wires it, with its embedded broker,
+// plus the bare Fiber app, all on loopback ports.
+type stack struct {
+	kcfg          kafka.Config
+	relay         *relay.Relay
+	timing        *handlerTiming
+	collectorAddr string
+	bareAddr      string
+	stops         []func(ctx context.Context) error // run last first by Close
+}
+
+// startStack starts the broker, topics, spool, relay and collector app, and
+// the bare app. On error it stops what it started.
+func startStack(ctx context.Context, logger *slog.Logger) (_ *stack, err error) {
+	s := &stack{timing: new(handlerTiming)}
+	defer func() {
+		if err != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			err = errors.Join(err, s.Close(sctx))
+		}
+	}()
+
+	dir, err := os.MkdirTemp("", "ecrm-bench-collector-")
+	if err != nil {
+		return nil, fmt.Errorf("temp dir: %w", err)
+	}
+	s.stops = append(s.stops, func(context.Context) error { return os.RemoveAll(dir) })
+
+	b, err := broker.Start("127.0.0.1:0", filepath.Join(dir, "kafka"))
+	if err != nil {
+		return nil, err
+	}
+	s.stops = append(s.stops, func(context.Context) error { b.Close(); return nil })
+	s.kcfg = kafka.Config{Brokers: []string{b.Addr()}}.WithDefaults()
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	err = kafka.EnsureTopics(tctx, s.kcfg)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+
+	sp, err := spool.Open(filepath.Join(dir, "spool"), spool.Options{Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	s.relay = relay.New(s.kcfg, sp, relay.Options{}, logger, reg)
+	go s.relay.Run()
+	s.stops = append(s.stops, s.relay.Close)
+
+	sites := new(site.Registry)
+	if err := sites.Put(site.Demo); err != nil {
+		return nil, err
+	}
+	col := collector.New(collector.Config{}, sites, s.relay, s.kcfg.Topics().Hits, logger, reg)
+	app := web.NewApp(logger, nil)
+	app.Use(s.timing.Middleware)
+	col.Routes(app)
+	if s.collectorAddr, err = s.serve(app); err != nil {
+		return nil, err
+	}
+
+	bare := fiber.New(fiber.Config{BodyLimit: web.BodyLimit, DisableStartupMessage: true})
+	bare.Post("/v1/batch", func(c *fiber.Ctx) error {
+		if len(c.Body()) == 0 {
+			return c.SendStatus(fiber.StatusBadRequest)
+		}
+		return c.SendStatus(fiber.StatusNoContent)
+	})
+	if s.bareAddr, err = s.serve(bare); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// serve serves app on a free loopback port and returns its address.
+func (s *stack) serve(app *fiber.App) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("listen: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- app.Listener(ln) }()
+	s.stops = append(s.stops, func(ctx context.Context) error {
+		if err := app.ShutdownWithContext(ctx); err != nil {
+			return err
+		}
+		return <-done
+	})
+	return ln.Addr().String(), nil
+}
+
+// Collector returns the collector's intake as a load target.
+func (s *stack) Collector() target {
+	return target{name: "collector", addr: s.collectorAddr, collector: true}
+}
+
+// Bare returns the bare handler as a load target.
+func (s *stack) Bare() target { return target{name: "bare", addr: s.bareAddr} }
+
+// Delivered flushes the relay, waits (30s at most) for the spool to be
+// replayed, and returns the records in the hits topic and those still
+// spooled.
+func (s *stack) Delivered(ctx context.Context) (records int64, spooled int, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := s.relay.Flush(ctx); err != nil {
+		return 0, 0, fmt.Errorf("flush the relay: %w", err)
+	}
+	// A replayed batch is in Kafka before the spool forgets it, so a record
+	// is never counted in both.
+	for s.relay.Pending() > 0 && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+	}
+	ends, err := kafka.EndOffsets(ctx, s.kcfg, s.kcfg.Topics().Hits)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, off := range ends {
+		records += off
+	}
+	return records, s.relay.Pending(), nil
+}
+
+// Close stops the servers, then the relay (sending what it holds), the
+// broker, and removes the temporary directory.
+func (s *stack) Close(ctx context.Context) error {
+	var errs []error
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		if err := s.stops[i](ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.stops = nil
+	return errors.Join(errs...)
+}
