@@ -4,7 +4,9 @@ package personalize
 
 import (
 	"errors"
+	"math"
 	"net/url"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -27,24 +29,34 @@ func (s *Server) AdminRoutes(r fiber.Router, auth fiber.Handler) {
 	r.Get("/v1/profiles/:identifier", auth, s.getProfile)
 }
 
-// Profile is the JSON form of a profile given to admins.
+// Profile is the JSON form of a profile given to admins: what the profiler
+// keeps (without its de-duplication bookkeeping) and the figures derived
+// from it now.
 type Profile struct {
-	ID        string         `json:"id"`
-	IDs       []string       `json:"ids"`
-	Traits    map[string]any `json:"traits,omitempty"`
-	Events    int64          `json:"events"`
-	PageViews int64          `json:"pageViews"`
-	FirstSeen string         `json:"firstSeen"`
-	LastSeen  string         `json:"lastSeen"`
+	profile.Profile
+	// Hide the profiler's bookkeeping.
+	Recent  []string `json:"recent,omitempty"`
+	Merged  []string `json:"merged,omitempty"`
+	Key     string   `json:"key,omitempty"`
+	Version int64    `json:"version,omitempty"`
+
+	Lifecycle      string  `json:"lifecycle"`
+	FunnelStage    string  `json:"funnelStage"`
+	LTV            float64 `json:"ltv"`
+	PredictedValue float64 `json:"predictedValue"`
 }
 
-func publicProfile(p *profile.Profile) Profile {
+func publicProfile(p *profile.Profile, now time.Time) Profile {
 	return Profile{
-		ID: p.ID, IDs: p.IDs, Traits: p.Traits, Events: p.Events, PageViews: p.PageViews,
-		FirstSeen: p.FirstSeen.Format("2006-01-02T15:04:05.000Z07:00"),
-		LastSeen:  p.LastSeen.Format("2006-01-02T15:04:05.000Z07:00"),
+		Profile:        *p,
+		Lifecycle:      p.Lifecycle(now),
+		FunnelStage:    p.FunnelStage(),
+		LTV:            round2(p.LTV(now)),
+		PredictedValue: round2(p.PredictedValue(now, profile.LTVHorizon)),
 	}
 }
+
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
 func (s *Server) getProfile(c *fiber.Ctx) error {
 	id, err := url.PathUnescape(c.Params("identifier"))
@@ -60,5 +72,5 @@ func (s *Server) getProfile(c *fiber.Ctx) error {
 	case err != nil:
 		return &web.Error{Code: fiber.StatusInternalServerError, Msg: "internal error", Err: err}
 	}
-	return c.JSON(publicProfile(p))
+	return c.JSON(publicProfile(p, time.Now()))
 }
