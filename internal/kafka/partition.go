@@ -64,10 +64,15 @@ func (a *Appender) Append(ctx context.Context, topic string, partition int, msgs
 	return res.BaseOffset, nil
 }
 
+// ErrReadStalled is returned by ReadRange when no record came for its idle
+// time before the end of the range.
+var ErrReadStalled = errors.New("kafka: read stalled before the end of the range")
+
 // ReadRange calls fn with the records of topic's partition whose offsets
 // are in [from, to), in order and in batches, and returns once it has seen
-// the record at to-1, or once no record came for idle (records at the end
-// of a compacted partition may be gone).
+// the record at to-1 (the last record of a partition is never compacted
+// away: it sits in the active segment). When no record comes for idle, it
+// fails with ErrReadStalled rather than return a partial range.
 func ReadRange(ctx context.Context, cfg Config, topic string, partition int, from, to int64, idle time.Duration, fn func([]Message) error) error {
 	if from >= to {
 		return nil
@@ -98,7 +103,10 @@ func ReadRange(ctx context.Context, cfg Config, topic string, partition int, fro
 				return ctx.Err()
 			}
 			if errors.Is(err, context.DeadlineExceeded) {
-				return flush() // nothing more came
+				if ferr := flush(); ferr != nil {
+					return ferr
+				}
+				return fmt.Errorf("%w: %s/%d at %d of [%d, %d)", ErrReadStalled, topic, partition, r.Offset(), from, to)
 			}
 			return fmt.Errorf("read %s/%d: %w", topic, partition, err)
 		}

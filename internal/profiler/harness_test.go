@@ -139,7 +139,7 @@ func (h *harness) read(tb testing.TB) state {
 			tb.Fatal(err)
 		}
 		for p, end := range ends {
-			err := kafka.ReadRange(ctx, h.kcfg, topic, p, 0, end, 2*time.Second, func(msgs []kafka.Message) error {
+			err := kafka.ReadRange(ctx, h.kcfg, topic, p, 0, end, 20*time.Second, func(msgs []kafka.Message) error {
 				for _, m := range msgs {
 					k := string(m.Key)
 					switch {

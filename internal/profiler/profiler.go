@@ -193,7 +193,7 @@ func (p *Profiler) restore(ctx context.Context, partition int) error {
 		return nil
 	}
 	start, n := time.Now(), 0
-	err = kafka.ReadRange(ctx, p.kcfg, p.topics.State, partition, pos, end, 3*time.Second, func(msgs []kafka.Message) error {
+	err = kafka.ReadRange(ctx, p.kcfg, p.topics.State, partition, pos, end, 30*time.Second, func(msgs []kafka.Message) error {
 		wb := p.db.NewBatch()
 		for _, m := range msgs {
 			k := append([]byte(partPrefix(partition)), m.Key...)
@@ -209,12 +209,6 @@ func (p *Profiler) restore(ctx context.Context, partition int) error {
 	})
 	if err != nil {
 		return fmt.Errorf("restore partition %d from the changelog: %w", partition, err)
-	}
-	// Records at the end may be compacted away: remember the end itself.
-	wb := p.db.NewBatch()
-	wb.Set(clogKey(partition), be64(end))
-	if err := wb.Commit(); err != nil {
-		return err
 	}
 	p.log.Info("partition state restored from the changelog", "partition", partition, "records", n, "from", pos, "to", end, "took", time.Since(start))
 	return nil
