@@ -4,10 +4,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -131,6 +131,8 @@ func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, i
 	}
 	msgs := make([]kafka.Message, 0, len(events))
 	dropped := 0
+	scratch := encodeBufs.Get().(*[]byte)
+	defer putEncodeBuf(scratch)
 	for i, e := range events {
 		keep := keeps[i]
 		if !keep && policy(s) == site.PolicyDrop {
@@ -143,11 +145,12 @@ func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, i
 			anonymize(e)
 			key = e.MessageID
 		}
-		value, err := json.Marshal(e)
+		value, err := e.AppendJSON((*scratch)[:0])
+		*scratch = value
 		if err != nil {
 			return &web.Error{Code: fiber.StatusInternalServerError, Msg: "internal error", Err: err}
 		}
-		msgs = append(msgs, kafka.Message{Topic: c.topic, Key: []byte(key), Value: value, Time: now})
+		msgs = append(msgs, record(c.topic, key, value, now))
 	}
 	if len(msgs) > 0 {
 		if err := c.pub.Publish(ctx.UserContext(), msgs...); err != nil {
@@ -169,6 +172,27 @@ func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, i
 		return ctx.Status(fiber.StatusBadRequest).JSON(res)
 	}
 	return ctx.JSON(res)
+}
+
+// encodeBufs holds buffers an event is encoded in before it is copied to a
+// record of its exact size.
+var encodeBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// putEncodeBuf returns a buffer of encodeBufs, unless an outsized event
+// grew it.
+func putEncodeBuf(b *[]byte) {
+	if cap(*b) <= event.MaxEventBytes*2 {
+		encodeBufs.Put(b)
+	}
+}
+
+// record returns a Kafka record of key and a copy of value, both in one
+// allocation the record owns.
+func record(topic, key string, value []byte, now time.Time) kafka.Message {
+	b := make([]byte, len(key)+len(value))
+	n := copy(b, key)
+	copy(b[n:], value)
+	return kafka.Message{Topic: topic, Key: b[:n:n], Value: b[n:], Time: now}
 }
 
 // enrich adds what the collector knows to an event: receive time, site,

@@ -4,98 +4,31 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
-	"strings"
 	"sync"
-	"sync/atomic"
 
+	"github.com/ecrm/ecrm/internal/configtopic"
 	"github.com/ecrm/ecrm/internal/kafka"
 	"github.com/ecrm/ecrm/internal/site"
 )
 
-// siteKeyPrefix starts the config topic's key of a site.
-const siteKeyPrefix = "site:"
+// siteKind is the config topic's kind of a site.
+const siteKind = "site"
 
-// SiteWatcher keeps a registry in step with the sites on the config topic,
-// where the admin API writes them, so every collector replica knows every
-// site. Sites from files or flags are put in the registry directly.
-type SiteWatcher struct {
-	kcfg  kafka.Config
-	topic string
-	reg   *site.Registry
-	log   *slog.Logger
-
-	mu      sync.Mutex
-	end     map[int]int64 // high watermarks at start
-	pending int           // partitions not yet caught up
-	ready   atomic.Bool
-}
-
-// NewSiteWatcher returns a watcher filling reg from kcfg's config topic.
-func NewSiteWatcher(kcfg kafka.Config, reg *site.Registry, logger *slog.Logger) *SiteWatcher {
-	return &SiteWatcher{kcfg: kcfg, topic: kcfg.Topics().Config, reg: reg, log: logger.With("component", "sites")}
-}
-
-// Ready reports whether the watcher has read every site written before it
-// started.
-func (w *SiteWatcher) Ready() bool { return w.ready.Load() }
-
-// Run reads the config topic from its start until ctx is done.
-func (w *SiteWatcher) Run(ctx context.Context) error {
-	end, err := kafka.EndOffsets(ctx, w.kcfg, w.topic)
-	if err != nil {
-		return err
-	}
-	w.mu.Lock()
-	w.end = end
-	for _, off := range end {
-		if off > 0 {
-			w.pending++
-		}
-	}
-	w.ready.Store(w.pending == 0)
-	w.mu.Unlock()
-	return kafka.Tail(ctx, w.kcfg, w.topic, w, kafka.ReadOptions{Logger: w.log})
-}
-
-// Open implements kafka.PartitionHandler: the registry is rebuilt from the
-// start of the topic at every start (it is small and compacted).
-func (w *SiteWatcher) Open(context.Context, int) (int64, error) { return kafka.FirstOffset, nil }
-
-// Close implements kafka.PartitionHandler.
-func (w *SiteWatcher) Close(int) {}
-
-// Handle implements kafka.PartitionHandler.
-func (w *SiteWatcher) Handle(_ context.Context, partition int, msgs []kafka.Message) error {
-	for _, m := range msgs {
-		id, ok := strings.CutPrefix(string(m.Key), siteKeyPrefix)
-		if !ok {
-			continue
-		}
-		if m.Value == nil {
-			w.reg.Delete(id)
-			continue
+// SiteHandler applies the sites of the config topic (see configtopic) to
+// reg, so every collector replica knows the sites the admin API wrote.
+// Sites from files or flags are put in the registry directly.
+func SiteHandler(reg *site.Registry) func(id string, value []byte) error {
+	return func(id string, value []byte) error {
+		if value == nil {
+			reg.Delete(id)
+			return nil
 		}
 		var s site.Site
-		if err := json.Unmarshal(m.Value, &s); err != nil {
-			w.log.Warn("undecodable site skipped", "site", id, "err", err)
-			continue
+		if err := json.Unmarshal(value, &s); err != nil {
+			return err
 		}
-		if err := w.reg.Put(s); err != nil {
-			w.log.Warn("invalid site skipped", "site", id, "err", err)
-		}
+		return reg.Put(s)
 	}
-	last := msgs[len(msgs)-1].Offset
-	w.mu.Lock()
-	if end, ok := w.end[partition]; ok && end > 0 && last+1 >= end {
-		delete(w.end, partition)
-		w.pending--
-		if w.pending == 0 {
-			w.ready.Store(true)
-		}
-	}
-	w.mu.Unlock()
-	return nil
 }
 
 // SiteAdmin writes sites to the config topic for every replica's watcher.
@@ -131,7 +64,7 @@ func (a *SiteAdmin) Put(ctx context.Context, s site.Site) error {
 	if err != nil {
 		return err
 	}
-	if err := a.pub.Publish(ctx, kafka.Message{Topic: a.topic, Key: []byte(siteKeyPrefix + s.ID), Value: value}); err != nil {
+	if err := a.pub.Publish(ctx, kafka.Message{Topic: a.topic, Key: configtopic.Key(siteKind, s.ID), Value: value}); err != nil {
 		return err
 	}
 	return a.reg.Put(s)
@@ -144,7 +77,7 @@ func (a *SiteAdmin) Delete(ctx context.Context, id string) error {
 	if _, ok := a.Get(id); !ok {
 		return ErrSiteNotFound
 	}
-	if err := a.pub.Publish(ctx, kafka.Message{Topic: a.topic, Key: []byte(siteKeyPrefix + id), Value: nil}); err != nil {
+	if err := a.pub.Publish(ctx, kafka.Message{Topic: a.topic, Key: configtopic.Key(siteKind, id), Value: nil}); err != nil {
 		return err
 	}
 	a.reg.Delete(id)

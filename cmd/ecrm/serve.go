@@ -23,10 +23,12 @@ import (
 
 	"github.com/ecrm/ecrm/collector"
 	"github.com/ecrm/ecrm/internal/broker"
+	"github.com/ecrm/ecrm/internal/configtopic"
 	"github.com/ecrm/ecrm/internal/demo"
 	"github.com/ecrm/ecrm/internal/kafka"
 	"github.com/ecrm/ecrm/internal/profiler"
 	"github.com/ecrm/ecrm/internal/relay"
+	"github.com/ecrm/ecrm/internal/segment"
 	"github.com/ecrm/ecrm/internal/spool"
 	"github.com/ecrm/ecrm/internal/store"
 	"github.com/ecrm/ecrm/internal/view"
@@ -74,6 +76,13 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 		}
 		logger.Info("stopped")
 	}()
+
+	// Definitions on the config topic, by kind, for the roles that need them.
+	configs := map[string]configtopic.Handler{}
+	segments := new(segment.Registry)
+	if roles["profiler"] || roles["personalize"] {
+		configs["segment"] = personalize.SegmentHandler(segments)
+	}
 
 	brokers := splitList(cfg.KafkaBrokers)
 	if cmd == "run" {
@@ -138,7 +147,7 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 		}
 		out := kafka.NewProducer(kcfg, false, kafka.ProducerOptions{})
 		stops = append(stops, stopper{"profiler producer", func(context.Context) error { return out.Close() }})
-		p := profiler.New(kcfg, profiler.Config{GroupID: cfg.GroupID}, db, out, logger, reg)
+		p := profiler.New(kcfg, profiler.Config{GroupID: cfg.GroupID, Segments: segments}, db, out, logger, reg)
 		background("profiler", p.Run)
 		checks = append(checks, web.Check{Name: "profiler", Fn: func(context.Context) error {
 			if !p.Ready() {
@@ -149,6 +158,7 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 	}
 
 	var pers *personalize.Server
+	var segAdmin *personalize.SegmentAdmin
 	if roles["personalize"] {
 		db, err := openStore("personalize")
 		if err != nil {
@@ -167,6 +177,9 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 			return nil
 		}})
 		pers = personalize.New(v)
+		configOut := kafka.NewProducer(kcfg, false, kafka.ProducerOptions{})
+		stops = append(stops, stopper{"segments producer", func(context.Context) error { return configOut.Close() }})
+		segAdmin = personalize.NewSegmentAdmin(segments, configOut, topics.Config)
 	}
 
 	var col *collector.Collector
@@ -184,18 +197,22 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 		if err != nil {
 			return err
 		}
-		watcher := collector.NewSiteWatcher(kcfg, registry, logger)
-		background("site watcher", watcher.Run)
-		checks = append(checks, web.Check{Name: "sites", Fn: func(context.Context) error {
-			if !watcher.Ready() {
-				return errors.New("sites not yet read from the config topic")
-			}
-			return nil
-		}})
+		configs["site"] = collector.SiteHandler(registry)
 		configOut := kafka.NewProducer(kcfg, false, kafka.ProducerOptions{})
 		stops = append(stops, stopper{"config producer", func(context.Context) error { return configOut.Close() }})
 		sites = collector.NewSiteAdmin(registry, configOut, topics.Config)
 		col = collector.New(collector.Config{CookieDomain: cfg.CookieDomain}, registry, rl, topics.Hits, logger, reg)
+	}
+
+	if len(configs) > 0 {
+		watcher := configtopic.New(kcfg, configs, logger)
+		background("config watcher", watcher.Run)
+		checks = append(checks, web.Check{Name: "config", Fn: func(context.Context) error {
+			if !watcher.Ready() {
+				return errors.New("definitions not yet read from the config topic")
+			}
+			return nil
+		}})
 	}
 
 	token, err := adminToken(cfg)
@@ -219,6 +236,9 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 	}
 	if sites != nil {
 		sites.Routes(app, auth)
+	}
+	if segAdmin != nil {
+		segAdmin.Routes(app, auth)
 	}
 	app.Use(func(c *fiber.Ctx) error {
 		return web.Errorf(fiber.StatusNotFound, "no route "+c.Method()+" "+c.Path())

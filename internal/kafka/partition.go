@@ -41,6 +41,9 @@ func (a *Appender) Append(ctx context.Context, topic string, partition int, msgs
 	for i, m := range msgs {
 		size += len(m.Key) + len(m.Value)
 		recs[i] = kafkago.Record{Key: kafkago.NewBytes(m.Key), Time: m.Time}
+		for _, h := range m.Headers {
+			recs[i].Headers = append(recs[i].Headers, kafkago.Header{Key: h.Key, Value: h.Value})
+		}
 		if m.Value != nil {
 			recs[i].Value = kafkago.NewBytes(m.Value)
 		}

@@ -74,6 +74,9 @@ type Profile struct {
 
 	// Funnel is the furthest funnel stage reached (see FunnelStage).
 	Funnel string `json:"funnel,omitempty"`
+	// Segments are the ids of the segments the profile was in when last
+	// evaluated, sorted.
+	Segments []string `json:"segments,omitempty"`
 
 	// Version counts the changes made to the profile.
 	Version int64 `json:"version"`

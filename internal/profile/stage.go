@@ -47,6 +47,15 @@ func rhythmOf(first, last time.Time, count int64) time.Duration {
 	return max(gap, MinPurchaseGap, time.Second)
 }
 
+// AtRiskAt returns when the customer turns at risk if no order comes: the
+// last order plus AtRiskFactor × rhythm. It is zero without orders.
+func (p *Profile) AtRiskAt() time.Time {
+	if p.Orders.Count == 0 || p.Orders.Last.IsZero() {
+		return time.Time{}
+	}
+	return p.Orders.Last.Add(AtRiskFactor * p.Orders.rhythm())
+}
+
 // lapseAfter returns the time without orders after which the customer has
 // lapsed.
 func (o *Orders) lapseAfter() time.Duration { return LapsedFactor * o.rhythm() }

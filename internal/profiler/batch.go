@@ -40,6 +40,12 @@ type batch struct {
 	out       []kafka.Message
 	encoded   map[string][]byte // JSON of changed profiles, by owner key
 	err       error             // first store read error; fails the batch
+
+	first   int64             // offset of the batch's first record
+	seq     int               // triggers emitted so far, for their ids
+	before  map[string]before // profiles as first loaded, by owner key
+	timers  map[string]bool   // timer keys set (true) or cleared (false)
+	sweepTo *string           // where the segment sweep resumes; nil: unchanged
 }
 
 // encode returns the JSON of the changed profile owned by key, encoding it
@@ -61,6 +67,7 @@ func newBatch(p *Profiler, partition int) *batch {
 		p: p, partition: partition,
 		profiles: map[string]*profile.Profile{}, dirty: map[string]bool{},
 		links: map[string]string{}, linkDirty: map[string]bool{},
+		before: map[string]before{}, timers: map[string]bool{},
 	}
 }
 
@@ -84,6 +91,8 @@ func (b *batch) record(m *kafka.Message) {
 		b.merge(m)
 	case KindAbsorb:
 		b.absorb(m)
+	case KindTick:
+		b.tick(m)
 	default:
 		b.p.m.hits.WithLabelValues("invalid").Inc()
 		b.p.log.Warn("record of unknown kind skipped", "kind", kind, "partition", b.partition, "offset", m.Offset)
@@ -324,6 +333,7 @@ func (b *batch) load(key string) *profile.Profile {
 		b.fail(err)
 	}
 	b.profiles[key] = prof
+	b.remember(key, prof)
 	return prof
 }
 
@@ -381,6 +391,16 @@ func (b *batch) changelog(next int64) []kafka.Message {
 	for anon := range b.linkDirty {
 		out = append(out, kafka.Message{Key: []byte("l/" + anon), Value: []byte(b.links[anon])})
 	}
+	for rel, set := range b.timers {
+		m := kafka.Message{Key: []byte(rel)}
+		if set {
+			m.Value = timerValue
+		}
+		out = append(out, m)
+	}
+	if b.sweepTo != nil {
+		out = append(out, kafka.Message{Key: []byte("r"), Value: sweepValue(*b.sweepTo)})
+	}
 	return append(out, kafka.Message{Key: []byte("o"), Value: be64(next)})
 }
 
@@ -398,10 +418,28 @@ func (b *batch) commit(next, clogNext int64) error {
 	for anon := range b.linkDirty {
 		wb.Set(linkKey(b.partition, anon), []byte(b.links[anon]))
 	}
+	for rel, set := range b.timers {
+		k := []byte(partPrefix(b.partition) + rel)
+		if set {
+			wb.Set(k, timerValue)
+		} else {
+			wb.Delete(k)
+		}
+	}
+	if b.sweepTo != nil {
+		wb.Set(sweepKey(b.partition), sweepValue(*b.sweepTo))
+	}
 	wb.Set(offsetKey(b.partition), be64(next))
 	wb.Set(clogKey(b.partition), be64(clogNext))
 	return wb.Commit()
 }
+
+// timerValue is a timer's stored value: never empty, so that it cannot be
+// mistaken for a tombstone in the changelog.
+var timerValue = []byte{1}
+
+// sweepValue encodes the sweep cursor, never empty for the same reason.
+func sweepValue(owner string) []byte { return []byte("=" + owner) }
 
 // mustJSON encodes values whose encoding cannot fail (no channels, funcs or
 // cyclic data).

@@ -55,12 +55,18 @@ type member struct {
 // start runs a member whose store lives in the named folder of the harness.
 func (h *harness) start(tb testing.TB, name string) *member {
 	tb.Helper()
+	return h.startWith(tb, name, profiler.Config{})
+}
+
+// startWith is start with a configuration.
+func (h *harness) startWith(tb testing.TB, name string, cfg profiler.Config) *member {
+	tb.Helper()
 	db, err := store.Open(filepath.Join(h.dir, name), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	out := kafka.NewProducer(h.kcfg, false, kafka.ProducerOptions{})
-	p := profiler.New(h.kcfg, profiler.Config{}, db, out, slog.New(slog.DiscardHandler), nil)
+	p := profiler.New(h.kcfg, cfg, db, out, slog.New(slog.DiscardHandler), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = p.Run(ctx); close(done) }()
@@ -203,4 +209,33 @@ func page(anon, user string) event.Event {
 
 func identify(anon, user string, traits map[string]any) event.Event {
 	return event.Event{Type: event.TypeIdentify, AnonymousID: anon, UserID: user, Traits: traits}
+}
+
+// triggers reads the triggers topic to its end.
+func (h *harness) triggers(tb testing.TB) []profiler.Trigger {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	topic := h.kcfg.Topics().Triggers
+	ends, err := kafka.EndOffsets(ctx, h.kcfg, topic)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []profiler.Trigger
+	for p, end := range ends {
+		err := kafka.ReadRange(ctx, h.kcfg, topic, p, 0, end, 20*time.Second, func(msgs []kafka.Message) error {
+			for _, m := range msgs {
+				var t profiler.Trigger
+				if err := json.Unmarshal(m.Value, &t); err != nil {
+					return err
+				}
+				out = append(out, t)
+			}
+			return nil
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return out
 }

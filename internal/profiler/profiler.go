@@ -41,6 +41,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ecrm/ecrm/internal/kafka"
+	"github.com/ecrm/ecrm/internal/segment"
 	"github.com/ecrm/ecrm/internal/store"
 )
 
@@ -65,6 +66,14 @@ type Config struct {
 	// KeepBots applies hits flagged as bots to profiles (default false:
 	// bots are kept out of profiles).
 	KeepBots bool
+	// Segments are evaluated against every changed profile; nil: none.
+	Segments *segment.Registry
+	// CartAbandonAfter is how long a cart waits without a change or an
+	// order before cart.abandoned fires (default 1h).
+	CartAbandonAfter time.Duration
+	// TickInterval is how often timers are checked and a slice of each
+	// partition's profiles re-evaluated (default 10s).
+	TickInterval time.Duration
 }
 
 // Publisher writes records to Kafka and returns once they are acknowledged.
@@ -93,6 +102,7 @@ type Profiler struct {
 
 type metrics struct {
 	hits       *prometheus.CounterVec
+	triggers   *prometheus.CounterVec
 	duplicates prometheus.Counter
 	batch      prometheus.Histogram
 	assigned   prometheus.GaugeFunc
@@ -104,6 +114,12 @@ type metrics struct {
 func New(kcfg kafka.Config, cfg Config, db *store.DB, out Publisher, logger *slog.Logger, reg prometheus.Registerer) *Profiler {
 	if cfg.GroupID == "" {
 		cfg.GroupID = "ecrm-profiler"
+	}
+	if cfg.CartAbandonAfter == 0 {
+		cfg.CartAbandonAfter = time.Hour
+	}
+	if cfg.TickInterval == 0 {
+		cfg.TickInterval = 10 * time.Second
 	}
 	p := &Profiler{
 		kcfg:   kcfg,
@@ -124,6 +140,9 @@ func New(kcfg kafka.Config, cfg Config, db *store.DB, out Publisher, logger *slo
 		hits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ecrm_profiler_records_total", Help: "Records the profiler processed, by kind (hit, merge, absorb, forward, bot, invalid).",
 		}, []string{"kind"}),
+		triggers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ecrm_profiler_triggers_total", Help: "Triggers published, by type.",
+		}, []string{"type"}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ecrm_profiler_duplicates_total", Help: "Hits skipped because their messageId was already applied.",
 		}),
@@ -136,14 +155,19 @@ func New(kcfg kafka.Config, cfg Config, db *store.DB, out Publisher, logger *slo
 		}, func() float64 { return float64(p.group.Assigned()) }),
 	}
 	if reg != nil {
-		reg.MustRegister(p.m.hits, p.m.duplicates, p.m.batch, p.m.assigned)
+		reg.MustRegister(p.m.hits, p.m.triggers, p.m.duplicates, p.m.batch, p.m.assigned)
 	}
 	return p
 }
 
 // Run consumes until ctx is done. On return every batch in flight has been
 // committed or abandoned (to be replayed), never half applied.
-func (p *Profiler) Run(ctx context.Context) error { return p.group.Run(ctx) }
+func (p *Profiler) Run(ctx context.Context) error {
+	tctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go p.runTicker(tctx)
+	return p.group.Run(ctx)
+}
 
 // Ready reports whether the member has joined its group.
 func (p *Profiler) Ready() bool { return p.group.Joined() }
@@ -240,12 +264,14 @@ func be64(v int64) []byte {
 func (p *Profiler) Handle(ctx context.Context, partition int, msgs []kafka.Message) error {
 	start := time.Now()
 	b := newBatch(p, partition)
+	b.first = msgs[0].Offset
 	for i := range msgs {
 		b.record(&msgs[i])
 	}
 	if b.err != nil {
 		return b.err
 	}
+	b.finish(time.Now())
 	next := msgs[len(msgs)-1].Offset + 1
 	changes := b.changelog(next)
 	if size := changeBytes(changes); size > kafka.MaxAppendBytes/2 && len(msgs) > 1 {
