@@ -113,9 +113,15 @@ func TestSegmentsAndTriggers(t *testing.T) {
 	// Leaving a segment: the buyer removes interest... a segment on the cart
 	// empties: add then remove an item.
 	h.send(t, track("a-swing", "", "Product Added", map[string]any{"product_id": "x", "price": 200.0, "quantity": 1}))
-	h.settle(t, "swing in", func(s state) bool { p := s.byID("a:a-swing"); return p != nil && slices.Contains(p.Segments, "big-cart") })
+	h.settle(t, "swing in", func(s state) bool {
+		p := s.byID("a:a-swing")
+		return p != nil && slices.Contains(p.Segments, "big-cart")
+	})
 	h.send(t, track("a-swing", "", "Product Removed", map[string]any{"product_id": "x", "price": 200.0, "quantity": 1}))
-	s = h.settle(t, "swing out", func(s state) bool { p := s.byID("a:a-swing"); return p != nil && !slices.Contains(p.Segments, "big-cart") })
+	s = h.settle(t, "swing out", func(s state) bool {
+		p := s.byID("a:a-swing")
+		return p != nil && !slices.Contains(p.Segments, "big-cart")
+	})
 	waitTriggers(t, h, "left", func(ts []profiler.Trigger) bool {
 		return count(ts, profiler.TriggerSegmentLeft, s.byID("a:a-swing").ID, "big-cart") == 1
 	})
