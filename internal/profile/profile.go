@@ -77,6 +77,10 @@ type Profile struct {
 	// Segments are the ids of the segments the profile was in when last
 	// evaluated, sorted.
 	Segments []string `json:"segments,omitempty"`
+	// Counted names, for each funnel stage the profile reached, the funnel
+	// aggregate it was counted in, so that the count can be taken back
+	// when the profile turns out to be part of another person's.
+	Counted map[string]string `json:"counted,omitempty"`
 
 	// Version counts the changes made to the profile.
 	Version int64 `json:"version"`

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 
 	"github.com/ecrm/ecrm/internal/event"
 	"github.com/ecrm/ecrm/internal/identity"
 	"github.com/ecrm/ecrm/internal/kafka"
 	"github.com/ecrm/ecrm/internal/profile"
+	"github.com/ecrm/ecrm/internal/stats"
 	"github.com/ecrm/ecrm/internal/store"
 )
 
@@ -46,6 +48,9 @@ type batch struct {
 	before  map[string]before // profiles as first loaded, by owner key
 	timers  map[string]bool   // timer keys set (true) or cleared (false)
 	sweepTo *string           // where the segment sweep resumes; nil: unchanged
+	funnels map[string]*stats.Funnel
+	rfms    map[string]*stats.RFM
+	aggs    map[string][]byte // encoded changed aggregates, once finished
 }
 
 // encode returns the JSON of the changed profile owned by key, encoding it
@@ -68,11 +73,21 @@ func newBatch(p *Profiler, partition int) *batch {
 		profiles: map[string]*profile.Profile{}, dirty: map[string]bool{},
 		links: map[string]string{}, linkDirty: map[string]bool{},
 		before: map[string]before{}, timers: map[string]bool{},
+		funnels: map[string]*stats.Funnel{}, rfms: map[string]*stats.RFM{},
 	}
 }
 
-// record dispatches one record of the hits topic by kind.
+// record dispatches one record of the hits topic by kind. A record whose
+// processing panics is logged and skipped, so one poison record cannot
+// stop its partition.
 func (b *batch) record(m *kafka.Message) {
+	defer func() {
+		if r := recover(); r != nil {
+			b.p.m.hits.WithLabelValues("panic").Inc()
+			b.p.log.Error("record skipped: processing panicked", "partition", b.partition, "offset", m.Offset,
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
 	kind, target := "", ""
 	for _, h := range m.Headers {
 		switch h.Key {
@@ -273,6 +288,7 @@ func (b *batch) merge(m *kafka.Message) {
 	}
 	b.profiles[r.Anon] = nil
 	b.dirty[r.Anon] = true
+	b.removed(prof)
 	b.emit(kafka.Message{Topic: b.p.topics.Profiles, Key: []byte(prof.ID), Value: nil})
 	b.emitAbsorb(r.Target, prof)
 }
@@ -301,6 +317,7 @@ func (b *batch) absorb(m *kafka.Message) {
 	if !prof.Absorb(r.Profile) {
 		return
 	}
+	b.absorbed(r.Target, r.Profile)
 	for _, id := range r.Profile.IDs {
 		b.identity(id, prof.ID)
 	}
@@ -369,6 +386,9 @@ func (b *batch) fail(err error) {
 // outputs returns the records to publish: internal records and identities
 // as they came, then one snapshot per changed profile.
 func (b *batch) outputs() []kafka.Message {
+	for id, v := range b.aggs {
+		b.emit(kafka.Message{Topic: b.p.topics.Stats, Key: statsKey(id, b.partition), Value: v})
+	}
 	for key := range b.dirty {
 		if prof := b.profiles[key]; prof != nil {
 			b.emit(kafka.Message{Topic: b.p.topics.Profiles, Key: []byte(prof.ID), Value: b.encode(key)})
@@ -401,6 +421,9 @@ func (b *batch) changelog(next int64) []kafka.Message {
 	if b.sweepTo != nil {
 		out = append(out, kafka.Message{Key: []byte("r"), Value: sweepValue(*b.sweepTo)})
 	}
+	for id, v := range b.aggs {
+		out = append(out, kafka.Message{Key: []byte("a/" + id), Value: v})
+	}
 	return append(out, kafka.Message{Key: []byte("o"), Value: be64(next)})
 }
 
@@ -428,6 +451,9 @@ func (b *batch) commit(next, clogNext int64) error {
 	}
 	if b.sweepTo != nil {
 		wb.Set(sweepKey(b.partition), sweepValue(*b.sweepTo))
+	}
+	for id, v := range b.aggs {
+		wb.Set([]byte(partPrefix(b.partition)+"a/"+id), v)
 	}
 	wb.Set(offsetKey(b.partition), be64(next))
 	wb.Set(clogKey(b.partition), be64(clogNext))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/ecrm/ecrm/internal/kafka"
 	"github.com/ecrm/ecrm/internal/profile"
 	"github.com/ecrm/ecrm/internal/profiler"
+	"github.com/ecrm/ecrm/internal/stats"
 	"github.com/ecrm/ecrm/internal/store"
 )
 
@@ -238,4 +240,51 @@ func (h *harness) triggers(tb testing.TB) []profiler.Trigger {
 		}
 	}
 	return out
+}
+
+// stats reads the stats topic to its end and sums the partitions'
+// partials of each aggregate.
+func (h *harness) stats(tb testing.TB) (map[string]stats.Funnel, map[string]stats.RFM) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	topic := h.kcfg.Topics().Stats
+	ends, err := kafka.EndOffsets(ctx, h.kcfg, topic)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	latest := map[string][]byte{}
+	for p, end := range ends {
+		err := kafka.ReadRange(ctx, h.kcfg, topic, p, 0, end, 20*time.Second, func(msgs []kafka.Message) error {
+			for _, m := range msgs {
+				latest[string(m.Key)] = m.Value
+			}
+			return nil
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	funnels, rfms := map[string]stats.Funnel{}, map[string]stats.RFM{}
+	for k, v := range latest {
+		id, _, _ := strings.Cut(k, "@")
+		if strings.HasPrefix(id, "rfm/") {
+			var r stats.RFM
+			if err := json.Unmarshal(v, &r); err != nil {
+				tb.Fatal(err)
+			}
+			sum := rfms[id]
+			sum.Add(r)
+			rfms[id] = sum
+			continue
+		}
+		var f stats.Funnel
+		if err := json.Unmarshal(v, &f); err != nil {
+			tb.Fatal(err)
+		}
+		sum := funnels[id]
+		sum.Add(f)
+		funnels[id] = sum
+	}
+	return funnels, rfms
 }

@@ -42,6 +42,7 @@ import (
 
 	"github.com/ecrm/ecrm/internal/kafka"
 	"github.com/ecrm/ecrm/internal/segment"
+	"github.com/ecrm/ecrm/internal/stats"
 	"github.com/ecrm/ecrm/internal/store"
 )
 
@@ -98,6 +99,7 @@ type Profiler struct {
 
 	mu     sync.Mutex
 	active map[int]bool
+	rfm    *rfmView
 }
 
 type metrics struct {
@@ -131,6 +133,7 @@ func New(kcfg kafka.Config, cfg Config, db *store.DB, out Publisher, logger *slo
 		log:    logger.With("component", "profiler"),
 		ignore: map[string]bool{},
 		active: map[int]bool{},
+		rfm:    &rfmView{partials: map[string]map[string]stats.RFM{}},
 	}
 	for _, id := range cfg.IgnoreIDs {
 		p.ignore[strings.ToLower(strings.TrimSpace(id))] = true
@@ -166,6 +169,11 @@ func (p *Profiler) Run(ctx context.Context) error {
 	tctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go p.runTicker(tctx)
+	go func() {
+		if err := kafka.Tail(tctx, p.kcfg, p.topics.Stats, p.rfm, kafka.ReadOptions{Logger: p.log}); err != nil && tctx.Err() == nil {
+			p.log.Warn("stats not followed: RFM scores are not relative to the population", "err", err)
+		}
+	}()
 	return p.group.Run(ctx)
 }
 

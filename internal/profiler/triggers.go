@@ -12,6 +12,7 @@ import (
 	"github.com/ecrm/ecrm/internal/kafka"
 	"github.com/ecrm/ecrm/internal/profile"
 	"github.com/ecrm/ecrm/internal/segment"
+	"github.com/ecrm/ecrm/internal/stats"
 )
 
 // Types of trigger, on the triggers topic.
@@ -65,10 +66,15 @@ func parseTimerKey(k string) (due int64, kind, owner string, ok bool) {
 	return due, kind, owner, ok
 }
 
-// before is what a profile was when the batch first loaded it.
+// before is what a profile was when the batch first loaded it: the
+// baseline the batch's triggers and aggregates are changes from.
 type before struct {
-	orders      int64
+	orders      int64   // raised by absorbed profiles, already counted elsewhere
+	revenue     float64 // likewise
+	funnel      string  // likewise
 	cartUpdated time.Time
+	site        string
+	customer    stats.Customer // the profile's own entry in the RFM distribution
 }
 
 // remember keeps a profile's state as first loaded in the batch.
@@ -78,7 +84,8 @@ func (b *batch) remember(key string, prof *profile.Profile) {
 	}
 	var bf before
 	if prof != nil {
-		bf = before{orders: prof.Orders.Count, cartUpdated: prof.Cart.UpdatedAt}
+		bf = before{orders: prof.Orders.Count, revenue: prof.Orders.Revenue, funnel: prof.FunnelStage(),
+			cartUpdated: prof.Cart.UpdatedAt, site: siteOf(prof), customer: customerOf(prof)}
 	}
 	b.before[key] = bf
 }
@@ -93,6 +100,7 @@ func (b *batch) finish(now time.Time) {
 		}
 		b.evaluate(key, prof, now)
 		bf := b.before[key]
+		b.aggregate(prof, bf)
 		if bf.orders == 0 && prof.Orders.Count > 0 {
 			b.trigger(TriggerFirstPurchase, prof, "", now, map[string]any{"revenue": prof.Orders.Revenue})
 		}
@@ -105,6 +113,7 @@ func (b *batch) finish(now time.Time) {
 			b.timers[timerKey(prof.Cart.UpdatedAt.Add(b.p.cfg.CartAbandonAfter), timerCart, key)] = true
 		}
 	}
+	b.aggs = b.aggregates()
 }
 
 // evaluate brings a profile's segment membership up to date and emits the
@@ -113,7 +122,7 @@ func (b *batch) evaluate(key string, prof *profile.Profile, now time.Time) {
 	if b.p.cfg.Segments == nil {
 		return
 	}
-	matched := b.p.cfg.Segments.Match(prof.Vars(now, profile.RFMBreakpoints{}))
+	matched := b.p.cfg.Segments.Match(prof.Vars(now, b.p.breakpoints(siteOf(prof), now)))
 	entered, left := segment.Diff(prof.Segments, matched)
 	if len(entered) == 0 && len(left) == 0 {
 		return
