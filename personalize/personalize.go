@@ -10,23 +10,32 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/ecrm/ecrm/internal/kafka"
 	"github.com/ecrm/ecrm/internal/profile"
+	"github.com/ecrm/ecrm/internal/profiler"
 	"github.com/ecrm/ecrm/internal/view"
 	"github.com/ecrm/ecrm/internal/web"
 )
 
 // Server serves the personalize routes over a view.
 type Server struct {
-	view *view.View
+	view   *view.View
+	pub    Publisher
+	topics kafka.Topics
 }
 
-// New returns a server reading v.
-func New(v *view.View) *Server { return &Server{view: v} }
+// New returns a server reading v; erasures go to Kafka through pub, which
+// must wait for acks.
+func New(v *view.View, pub Publisher, topics kafka.Topics) *Server {
+	return &Server{view: v, pub: pub, topics: topics}
+}
 
 // AdminRoutes mounts the routes that need the admin token on r, behind
 // auth.
 func (s *Server) AdminRoutes(r fiber.Router, auth fiber.Handler) {
 	r.Get("/v1/profiles/:identifier", auth, s.getProfile)
+	r.Get("/v1/profiles/:identifier/export", auth, s.exportProfile)
+	r.Delete("/v1/profiles/:identifier", auth, s.deleteProfile)
 }
 
 // Profile is the JSON form of a profile given to admins: what the profiler
@@ -58,19 +67,61 @@ func publicProfile(p *profile.Profile, now time.Time) Profile {
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
-func (s *Server) getProfile(c *fiber.Ctx) error {
+// lookup finds the profile the request's identifier names.
+func (s *Server) lookup(c *fiber.Ctx) (*profile.Profile, error) {
 	id, err := url.PathUnescape(c.Params("identifier"))
 	if err != nil {
-		return web.Errorf(fiber.StatusBadRequest, "identifier is not a valid path segment")
+		return nil, web.Errorf(fiber.StatusBadRequest, "identifier is not a valid path segment")
 	}
 	p, err := s.view.Lookup(id)
 	switch {
 	case errors.Is(err, view.ErrBadIdentifier):
-		return web.Errorf(fiber.StatusBadRequest, err.Error())
+		return nil, web.Errorf(fiber.StatusBadRequest, err.Error())
 	case errors.Is(err, view.ErrNotFound):
-		return web.Errorf(fiber.StatusNotFound, "no profile answers to that identifier")
+		return nil, web.Errorf(fiber.StatusNotFound, "no profile answers to that identifier")
 	case err != nil:
-		return &web.Error{Code: fiber.StatusInternalServerError, Msg: "internal error", Err: err}
+		return nil, &web.Error{Code: fiber.StatusInternalServerError, Msg: "internal error", Err: err}
+	}
+	return p, nil
+}
+
+func (s *Server) getProfile(c *fiber.Ctx) error {
+	p, err := s.lookup(c)
+	if err != nil {
+		return err
 	}
 	return c.JSON(publicProfile(p, time.Now()))
+}
+
+// exportProfile answers everything ecrm holds about the person, for a
+// subject access request: the whole profile, bookkeeping included, and the
+// identifiers that lead to it. Raw hits are not included: they stay on the
+// hits topic only until its retention (7 days by default) expires.
+func (s *Server) exportProfile(c *fiber.Ctx) error {
+	p, err := s.lookup(c)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+p.ID+`.json"`)
+	return c.JSON(fiber.Map{
+		"exportedAt":  time.Now().UTC(),
+		"profile":     p,
+		"identifiers": p.IDs,
+		"derived":     publicProfile(p, time.Now()),
+		"note":        "emails are held only as SHA-256 hashes (e: identifiers); raw hits are kept on the hits topic until its retention expires",
+	})
+}
+
+// deleteProfile erases the person from every topic and store: the profiler
+// owning the profile tombstones it everywhere. It answers 202: the erasure
+// is done within moments, asynchronously.
+func (s *Server) deleteProfile(c *fiber.Ctx) error {
+	p, err := s.lookup(c)
+	if err != nil {
+		return err
+	}
+	if err := s.pub.Publish(c.UserContext(), profiler.EraseRecord(s.topics, p.Key)); err != nil {
+		return &web.Error{Code: fiber.StatusServiceUnavailable, Msg: "the erasure could not be recorded; retry later", Err: err}
+	}
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"erasing": p.ID, "identifiers": p.IDs})
 }

@@ -314,3 +314,47 @@ func TestStopDrains(t *testing.T) {
 		t.Errorf("pageViews = %d after restart, want %d", num(p, "pageViews"), n)
 	}
 }
+
+// TestExportAndErase exports a person's data and erases it: afterwards no
+// identifier of theirs answers.
+func TestExportAndErase(t *testing.T) {
+	in := mustStart(t, t.TempDir())
+	batch := `{"writeKey":"demo","batch":[
+	 {"type":"page","anonymousId":"anon-gdpr"},
+	 {"type":"identify","anonymousId":"anon-gdpr","userId":"erin","traits":{"email":"erin@example.com","name":"Erin"}}]}`
+	if r := in.do(t, "POST", "/v1/batch", "", batch); r.status != 200 {
+		t.Fatalf("POST = %d %v", r.status, r.body)
+	}
+	in.profileWhen(t, "u:erin", func(p map[string]any) bool { return num(p, "pageViews") == 1 })
+	in.profileWhen(t, "e:erin@example.com", func(map[string]any) bool { return true })
+
+	if r := in.do(t, "GET", "/v1/profiles/u:erin/export", "", ""); r.status != 401 {
+		t.Errorf("export without token = %d, want 401", r.status)
+	}
+	r := in.do(t, "GET", "/v1/profiles/a:anon-gdpr/export", "Bearer "+testToken, "")
+	if r.status != 200 || r.body["profile"] == nil || len(r.body["identifiers"].([]any)) != 3 {
+		t.Fatalf("export = %d %v, want the profile and its 3 identifiers", r.status, r.body)
+	}
+	if r := in.do(t, "DELETE", "/v1/profiles/u:erin", "", ""); r.status != 401 {
+		t.Errorf("delete without token = %d, want 401", r.status)
+	}
+	if r := in.do(t, "DELETE", "/v1/profiles/e:erin@example.com", "Bearer "+testToken, ""); r.status != 202 {
+		t.Fatalf("delete = %d %v, want 202", r.status, r.body)
+	}
+	for _, id := range []string{"u:erin", "a:anon-gdpr", "e:erin@example.com"} {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			r := in.do(t, "GET", "/v1/profiles/"+id, "Bearer "+testToken, "")
+			if r.status == 404 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("GET %s after erasure = %d %v, want 404", id, r.status, r.body)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if r := in.do(t, "DELETE", "/v1/profiles/u:erin", "Bearer "+testToken, ""); r.status != 404 {
+		t.Errorf("second delete = %d, want 404", r.status)
+	}
+}

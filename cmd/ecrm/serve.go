@@ -176,9 +176,9 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 			}
 			return nil
 		}})
-		pers = personalize.New(v)
 		configOut := kafka.NewProducer(kcfg, false, kafka.ProducerOptions{})
-		stops = append(stops, stopper{"segments producer", func(context.Context) error { return configOut.Close() }})
+		stops = append(stops, stopper{"personalize producer", func(context.Context) error { return configOut.Close() }})
+		pers = personalize.New(v, configOut, topics)
 		segAdmin = personalize.NewSegmentAdmin(segments, configOut, topics.Config)
 	}
 

@@ -108,6 +108,10 @@ func (b *batch) record(m *kafka.Message) {
 		b.absorb(m)
 	case KindTick:
 		b.tick(m)
+	case KindErase:
+		b.erase(target)
+	case KindEraseLink:
+		b.eraseLink(string(m.Value), target)
 	default:
 		b.p.m.hits.WithLabelValues("invalid").Inc()
 		b.p.log.Warn("record of unknown kind skipped", "kind", kind, "partition", b.partition, "offset", m.Offset)
@@ -409,7 +413,11 @@ func (b *batch) changelog(next int64) []kafka.Message {
 		out = append(out, m)
 	}
 	for anon := range b.linkDirty {
-		out = append(out, kafka.Message{Key: []byte("l/" + anon), Value: []byte(b.links[anon])})
+		m := kafka.Message{Key: []byte("l/" + anon)}
+		if v := b.links[anon]; v != "" {
+			m.Value = []byte(v)
+		}
+		out = append(out, m)
 	}
 	for rel, set := range b.timers {
 		m := kafka.Message{Key: []byte(rel)}
@@ -439,7 +447,11 @@ func (b *batch) commit(next, clogNext int64) error {
 		}
 	}
 	for anon := range b.linkDirty {
-		wb.Set(linkKey(b.partition, anon), []byte(b.links[anon]))
+		if v := b.links[anon]; v != "" {
+			wb.Set(linkKey(b.partition, anon), []byte(v))
+		} else {
+			wb.Delete(linkKey(b.partition, anon))
+		}
 	}
 	for rel, set := range b.timers {
 		k := []byte(partPrefix(b.partition) + rel)

@@ -55,6 +55,10 @@ const (
 	KindMerge   = "merge"
 	KindAbsorb  = "absorb"
 	KindForward = "forward"
+	// KindErase erases the profile owned by the record's target (see
+	// EraseRecord); KindEraseLink, the link of one of its identifiers.
+	KindErase     = "erase"
+	KindEraseLink = "erase-link"
 )
 
 // Config tunes the profiler. The zero value is valid.
