@@ -36,6 +36,8 @@ type config struct {
 	CookieDomain    string
 	SpoolMaxBytes   int
 	SpoolSync       string
+	Margin          float64
+	CostPerOrder    float64
 	AdminToken      string // ECRM_ADMIN_TOKEN only: never a flag, never in argv
 }
 
@@ -61,6 +63,12 @@ func flagSet(cmd string, cfg *config, getenv func(string) string, stderr io.Writ
 			def = v
 		}
 		fs.BoolVar(p, name, def, help+" Environment: "+env+".")
+	}
+	float := func(p *float64, name, env string, def float64, help string) {
+		if v, err := strconv.ParseFloat(getenv(env), 64); err == nil {
+			def = v
+		}
+		fs.Float64Var(p, name, def, help+" Environment: "+env+".")
 	}
 	duration := func(p *time.Duration, name, env string, def time.Duration, help string) {
 		if v, err := time.ParseDuration(getenv(env)); err == nil {
@@ -89,6 +97,10 @@ func flagSet(cmd string, cfg *config, getenv func(string) string, stderr io.Writ
 		str(&cfg.CookieDomain, "cookie-domain", "ECRM_COOKIE_DOMAIN", "", "The domain of the visitor cookie, for a collector on a subdomain of the site, e.g. shop.com for t.shop.com (default: the collector's host).")
 		integer(&cfg.SpoolMaxBytes, "spool-max-mb", "ECRM_SPOOL_MAX_MB", 1024, "How many MiB of hits the local spool holds while Kafka is down before the collector answers 503 (default 1024).")
 		str(&cfg.SpoolSync, "spool-sync", "ECRM_SPOOL_SYNC", "interval", "When the spool fsyncs: always (before answering), interval (every 100ms; a machine crash may lose the last 100ms) or never (default interval).")
+	}
+	if cmd == "run" || cmd == "profiler" {
+		float(&cfg.Margin, "margin", "ECRM_MARGIN", 0.3, "The gross margin on revenue, 0 to 1, that value tiers weigh a customer's profit with (default 0.3).")
+		float(&cfg.CostPerOrder, "cost-per-order", "ECRM_COST_PER_ORDER", 5, "The cost to serve one order, in the shop's currency, below which margin a customer is unprofitable (default 5).")
 	}
 	str(&cfg.LogLevel, "log-level", "ECRM_LOG_LEVEL", "info", "The least severe log level written: debug, info, warn or error (default info).")
 	cfg.AdminToken = getenv("ECRM_ADMIN_TOKEN")
@@ -119,6 +131,12 @@ func (c *config) Validate() error {
 	case "", "always", "interval", "never":
 	default:
 		errs = append(errs, fmt.Errorf("--spool-sync %q is not always, interval or never", c.SpoolSync))
+	}
+	if c.Margin < 0 || c.Margin > 1 {
+		errs = append(errs, fmt.Errorf("--margin %v must be between 0 and 1", c.Margin))
+	}
+	if c.CostPerOrder < 0 {
+		errs = append(errs, fmt.Errorf("--cost-per-order %v must not be negative", c.CostPerOrder))
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("ECRM_ADMIN_TOKEN must be at least 16 characters"))

@@ -51,6 +51,7 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	posW := fs.String("position-weighting", def.PositionWeighting.String(), fmt.Sprintf("How the items of the session weigh by position: same, div, quadratic, linear or log (default %s).", def.PositionWeighting))
 	matchW := fs.String("match-weighting", def.MatchWeighting.String(), fmt.Sprintf("How a neighbour weighs by the position of its latest shared item: same, div, quadratic, linear or log (default %s).", def.MatchWeighting))
 	idf := fs.Float64("idf-weight", def.IDFWeight, fmt.Sprintf("How much rare items are favoured, 0 for not at all (default %g).", def.IDFWeight))
+	remind := fs.Float64("remind-weight", def.RemindWeight, fmt.Sprintf("How much the items of the session itself are raised, relative to the best score, 0 for not at all (default %g).", def.RemindWeight))
 	tie := fs.Float64("popularity-weight", def.PopularityTieBreak, fmt.Sprintf("How much an item's share of sessions adds to its session-kNN score, 0 for ties only (default %g).", def.PopularityTieBreak))
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: ecrm eval --train TRAIN.csv --test TEST.csv [flags]\n\n"+
@@ -71,7 +72,7 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *k <= 0 || *k > recommend.MaxN {
 		return fmt.Errorf("%w: --k must be between 1 and %d", errUsage, recommend.MaxN)
 	}
-	cfg := recommend.Config{Neighbors: *neighbors, SampleSize: *sample, SessionsPerItem: *perItem, IDFWeight: *idf, PopularityTieBreak: *tie}
+	cfg := recommend.Config{Neighbors: *neighbors, SampleSize: *sample, SessionsPerItem: *perItem, IDFWeight: *idf, RemindWeight: *remind, PopularityTieBreak: *tie}
 	var err error
 	if cfg.PositionWeighting, err = recommend.ParseWeighting(*posW); err != nil {
 		return fmt.Errorf("%w: --position-weighting: %w", errUsage, err)

@@ -26,6 +26,7 @@ import (
 	"github.com/ecrm/ecrm/internal/configtopic"
 	"github.com/ecrm/ecrm/internal/demo"
 	"github.com/ecrm/ecrm/internal/kafka"
+	"github.com/ecrm/ecrm/internal/profile"
 	"github.com/ecrm/ecrm/internal/profiler"
 	"github.com/ecrm/ecrm/internal/relay"
 	"github.com/ecrm/ecrm/internal/segment"
@@ -141,6 +142,7 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 	}
 
 	if roles["profiler"] {
+		profile.Margin, profile.CostPerOrder = cfg.Margin, cfg.CostPerOrder
 		db, err := openStore("profiler")
 		if err != nil {
 			return err

@@ -213,3 +213,54 @@ func (p *Profile) HistoricValue() float64 { return p.Orders.Revenue }
 func (p *Profile) LTV(now time.Time) float64 {
 	return p.HistoricValue() + p.PredictedValue(now, LTVHorizon)
 }
+
+// Value tiers, see [Profile.ValueTier].
+const (
+	TierTop          = "top"
+	TierGrowth       = "growth"
+	TierStandard     = "standard"
+	TierUnprofitable = "unprofitable"
+)
+
+// Margin is the gross margin on revenue, and CostPerOrder the cost to
+// serve one order (fulfilment, support, payment), that ValueTier weighs a
+// customer's profit with. They are set once at start-up (the profiler's
+// --margin and --cost-per-order) and must not change while profiles are in
+// use.
+var (
+	Margin       = 0.3
+	CostPerOrder = 5.0
+)
+
+// ValueTier places a customer in the Pareto value tiers of the site, whose
+// RFM breakpoints b carry the monetary 80th percentile (b.M[3]):
+//
+//   - "unprofitable": the margin on their revenue does not cover the cost
+//     of serving their orders (Margin × revenue < CostPerOrder × orders):
+//     serve them at lower cost;
+//   - "top": revenue at or above the site's 80th percentile, the few who
+//     bring most of the revenue: keep and reward them;
+//   - "growth": not top yet, but their predicted value over LTVHorizon
+//     reaches the top threshold or exceeds what they spent so far: develop
+//     them;
+//   - "standard": the others.
+//
+// Non-customers have no tier ("").
+func (p *Profile) ValueTier(now time.Time, b RFMBreakpoints) string {
+	if p.Orders.Count == 0 {
+		return ""
+	}
+	rev := p.Orders.Revenue
+	if Margin*rev < CostPerOrder*float64(p.Orders.Count) {
+		return TierUnprofitable
+	}
+	top := b.M[3]
+	if top > 0 && rev >= top {
+		return TierTop
+	}
+	pred := p.PredictedValue(now, LTVHorizon)
+	if (top > 0 && pred >= top) || pred > rev {
+		return TierGrowth
+	}
+	return TierStandard
+}

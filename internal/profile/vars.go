@@ -52,6 +52,7 @@ import (
 //	  funnel_stage           string   see FunnelStage
 //	  rfm_r, rfm_f, rfm_m    int      1 to 5, 0 if not scored
 //	  rfm_segment            string   see SegmentOf, "" if not scored
+//	  value_tier             string   top, growth, standard, unprofitable; "" if no orders (see ValueTier)
 //
 // Maps and slices are fresh copies (traits a shallow one).
 func (p *Profile) Vars(now time.Time, b RFMBreakpoints) map[string]any {
@@ -125,6 +126,7 @@ func (p *Profile) Vars(now time.Time, b RFMBreakpoints) map[string]any {
 		"rfm_f":                  rfm.F,
 		"rfm_m":                  rfm.M,
 		"rfm_segment":            rfm.Segment,
+		"value_tier":             p.ValueTier(now, b),
 	}
 }
 

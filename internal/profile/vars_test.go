@@ -18,7 +18,7 @@ var varsKeys = []string{
 	"cart_value", "cart_items", "minutes_since_cart_update", "minutes_since_checkout",
 	"orders", "revenue", "currency", "aov", "days_since_last_order", "days_since_first_order",
 	"order_gap_days", "bought", "ltv", "predicted_ltv", "churn_risk",
-	"lifecycle", "funnel_stage", "rfm_r", "rfm_f", "rfm_m", "rfm_segment",
+	"lifecycle", "funnel_stage", "rfm_r", "rfm_f", "rfm_m", "rfm_segment", "value_tier",
 }
 
 func TestVarsKeys(t *testing.T) {

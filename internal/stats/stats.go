@@ -247,3 +247,55 @@ func quintiles(h map[float64]int64) [4]float64 {
 	}
 	return out
 }
+
+// ParetoPoint says that the top TopShare of customers (by revenue) bring
+// RevenueShare of the revenue.
+type ParetoPoint struct {
+	TopShare     float64 `json:"topShare"`
+	RevenueShare float64 `json:"revenueShare"`
+}
+
+// Pareto returns the Pareto curve of the distribution: for the top 1%, 5%,
+// 10%, 20%, 50% and 100% of customers by revenue, their share of it
+// (revenue known within 5%, from the monetary buckets).
+func (r RFM) Pareto() []ParetoPoint {
+	total := r.Customers()
+	if total == 0 {
+		return nil
+	}
+	buckets := make([]int64, 0, len(r.Monetary))
+	var revenue float64
+	for b, n := range r.Monetary {
+		buckets = append(buckets, b)
+		revenue += bucketMid(b) * float64(n)
+	}
+	if revenue == 0 {
+		return nil
+	}
+	slices.Sort(buckets)
+	slices.Reverse(buckets)
+	var out []ParetoPoint
+	for _, share := range []float64{0.01, 0.05, 0.10, 0.20, 0.50, 1} {
+		want := share * float64(total)
+		var taken, sum float64
+		for _, b := range buckets {
+			n := float64(r.Monetary[b])
+			take := min(n, want-taken)
+			if take <= 0 {
+				break
+			}
+			taken += take
+			sum += take * bucketMid(b)
+		}
+		out = append(out, ParetoPoint{TopShare: share, RevenueShare: sum / revenue})
+	}
+	return out
+}
+
+// bucketMid is a monetary bucket's typical value.
+func bucketMid(b int64) float64 {
+	if b <= 0 {
+		return 0.5
+	}
+	return bucketValue(b) * (1 + monetaryStep) / 2
+}
