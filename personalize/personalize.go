@@ -10,24 +10,41 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/ecrm/ecrm/internal/catalog"
 	"github.com/ecrm/ecrm/internal/kafka"
 	"github.com/ecrm/ecrm/internal/profile"
 	"github.com/ecrm/ecrm/internal/profiler"
+	"github.com/ecrm/ecrm/internal/recommend"
+	"github.com/ecrm/ecrm/internal/site"
 	"github.com/ecrm/ecrm/internal/view"
 	"github.com/ecrm/ecrm/internal/web"
 )
 
 // Server serves the personalize routes over a view.
 type Server struct {
-	view   *view.View
-	pub    Publisher
-	topics kafka.Topics
+	view    *view.View
+	pub     Publisher
+	topics  kafka.Topics
+	model   *recommend.Model
+	catalog *catalog.Catalog
+	sites   *site.Registry
 }
 
-// New returns a server reading v; erasures go to Kafka through pub, which
-// must wait for acks.
-func New(v *view.View, pub Publisher, topics kafka.Topics) *Server {
-	return &Server{view: v, pub: pub, topics: topics}
+// Options are what a Server serves from.
+type Options struct {
+	View *view.View
+	// Pub takes erasures; it must wait for acks.
+	Pub     Publisher
+	Topics  kafka.Topics
+	Model   *recommend.Model
+	Catalog *catalog.Catalog
+	// Sites authenticate pages' requests by write key.
+	Sites *site.Registry
+}
+
+// New returns a server.
+func New(o Options) *Server {
+	return &Server{view: o.View, pub: o.Pub, topics: o.Topics, model: o.Model, catalog: o.Catalog, sites: o.Sites}
 }
 
 // AdminRoutes mounts the routes that need the admin token on r, behind

@@ -52,13 +52,16 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	matchW := fs.String("match-weighting", def.MatchWeighting.String(), fmt.Sprintf("How a neighbour weighs by the position of its latest shared item: same, div, quadratic, linear or log (default %s).", def.MatchWeighting))
 	idf := fs.Float64("idf-weight", def.IDFWeight, fmt.Sprintf("How much rare items are favoured, 0 for not at all (default %g).", def.IDFWeight))
 	remind := fs.Float64("remind-weight", def.RemindWeight, fmt.Sprintf("How much the items of the session itself are raised, relative to the best score, 0 for not at all (default %g).", def.RemindWeight))
-	tie := fs.Float64("popularity-weight", def.PopularityTieBreak, fmt.Sprintf("How much an item's share of sessions adds to its session-kNN score, 0 for ties only (default %g).", def.PopularityTieBreak))
+	seq := fs.Float64("sequence-weight", def.SequenceWeight, fmt.Sprintf("How much the items that followed the latest ones in past sessions add, 0 for nothing (default %g).", def.SequenceWeight))
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: ecrm eval --train TRAIN.csv --test TEST.csv [flags]\n\n"+
 			"Trains the recommender on TRAIN and scores its next-item predictions on the sessions of TEST:\n"+
 			"for every position i ≥ 1 it recommends k items from the events 0..i-1 and looks for event i.\n"+
 			"The last line of the output is HR@k=<hit rate> MRR@k=<mean reciprocal rank> n=<predictions>.\n\nFlags:\n")
-		fs.PrintDefaults()
+		fs.VisitAll(func(f *flag.Flag) { // the help lines state their defaults
+			typ, help := flag.UnquoteUsage(f)
+			fmt.Fprintf(stderr, "  -%s\n    \t%s\n", strings.TrimSpace(f.Name+" "+typ), help)
+		})
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -72,7 +75,14 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *k <= 0 || *k > recommend.MaxN {
 		return fmt.Errorf("%w: --k must be between 1 and %d", errUsage, recommend.MaxN)
 	}
-	cfg := recommend.Config{Neighbors: *neighbors, SampleSize: *sample, SessionsPerItem: *perItem, IDFWeight: *idf, RemindWeight: *remind, PopularityTieBreak: *tie}
+	off := func(w float64) float64 { // 0 on the command line means off
+		if w == 0 {
+			return -1
+		}
+		return w
+	}
+	cfg := recommend.Config{Neighbors: *neighbors, SampleSize: *sample, SessionsPerItem: *perItem,
+		IDFWeight: off(*idf), SequenceWeight: off(*seq), RemindWeight: off(*remind)}
 	var err error
 	if cfg.PositionWeighting, err = recommend.ParseWeighting(*posW); err != nil {
 		return fmt.Errorf("%w: --position-weighting: %w", errUsage, err)
@@ -111,6 +121,10 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stderr, "%d predictions in %v; %d of them repeat the current item\n",
 		res.n, time.Since(start).Round(time.Millisecond), res.repeats)
+	if *exclCur && res.n > 0 {
+		fmt.Fprintf(stderr, "--exclude-current never recommends those: HR@%d is at most %.4f\n",
+			*k, float64(res.n-res.repeats)/float64(res.n))
+	}
 	hr, mrr := 0.0, 0.0
 	if res.n > 0 {
 		hr, mrr = float64(res.hits)/float64(res.n), res.rr/float64(res.n)

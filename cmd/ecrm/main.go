@@ -25,6 +25,8 @@ var commands = map[string]string{
 	"profiler":    "Runs one profiler member alone: consumes hits from --kafka-brokers and keeps profiles.",
 	"personalize": "Runs personalize alone: the profile view, recommendations, decisions and the admin API over --kafka-brokers.",
 	"version":     "Prints the version.",
+	"simulate":    "Sends realistic synthetic shop traffic (visitors, sessions, carts, orders, logins on several devices, bots) to a collector at a fixed rate.",
+	"eval":        "Evaluates the recommender on next-item prediction: trains on --train, scores HR@k and MRR@k on every position of every --test session.",
 }
 
 func main() {
@@ -59,6 +61,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version":
 		fmt.Fprintln(stdout, "ecrm", version)
 		return nil
+	case "simulate":
+		return simulateCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "eval":
+		return evalCmd(ctx, args[1:], stdout, stderr)
 	case "run", "collector", "profiler", "personalize":
 		var cfg config
 		fs := flagSet(cmd, &cfg, getenv, stderr)

@@ -358,3 +358,161 @@ func TestExportAndErase(t *testing.T) {
 		t.Errorf("second delete = %d, want 404", r.status)
 	}
 }
+
+func TestRecommend(t *testing.T) {
+	in := mustStart(t, t.TempDir())
+	view := func(anon, id, name string) string {
+		return fmt.Sprintf(`{"type":"track","event":"Product Viewed","anonymousId":%q,"properties":{"product_id":%q,"name":%q,"category":"Shoes","price":49.5,"url":"/p/%s"}}`, anon, id, name, id)
+	}
+	batch := `{"writeKey":"demo","batch":[` + strings.Join([]string{
+		view("r-v1", "p1", "Runner"), view("r-v1", "p2", "Trail"), view("r-v1", "p3", "Sandal"),
+		view("r-v2", "p1", "Runner"), view("r-v2", "p2", "Trail"),
+		view("r-v3", "p2", "Trail"), view("r-v3", "p4", "Boot"),
+	}, ",") + `]}`
+	if r := in.do(t, "POST", "/v1/batch", "", batch); r.status != 200 {
+		t.Fatalf("POST = %d %v", r.status, r.body)
+	}
+	items := func(r reply) []map[string]any {
+		var out []map[string]any
+		list, _ := r.body["items"].([]any)
+		for _, it := range list {
+			out = append(out, it.(map[string]any))
+		}
+		return out
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	var got []map[string]any
+	for time.Now().Before(deadline) {
+		r := in.do(t, "GET", "/v1/recommend?type=similar&item=p1&writeKey=demo", "", "")
+		if r.status != 200 {
+			t.Fatalf("recommend = %d %v", r.status, r.body)
+		}
+		if got = items(r); len(got) > 0 && got[0]["reason"] == "similar" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(got) == 0 || got[0]["id"] != "p2" || got[0]["name"] != "Trail" || got[0]["price"] != 49.5 {
+		t.Fatalf("similar to p1 = %v, want p2 (Trail, 49.5) first", got)
+	}
+	for _, it := range got {
+		if it["id"] == "p1" {
+			t.Errorf("similar to p1 recommends p1 itself")
+		}
+	}
+	// A visitor's own recent items drive personal; an unknown item falls
+	// back to popular.
+	r := in.do(t, "GET", "/v1/recommend?type=personal&anonymousId=r-v2&writeKey=demo&n=3", "", "")
+	if len(items(r)) == 0 || len(items(r)) > 3 {
+		t.Errorf("personal for r-v2 = %v, want 1 to 3 items", r.body)
+	}
+	r = in.do(t, "GET", "/v1/recommend?type=similar&item=nope&writeKey=demo", "", "")
+	if its := items(r); len(its) == 0 || its[0]["reason"] != "popular" {
+		t.Errorf("similar to an unknown item = %v, want popular items", r.body)
+	}
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/v1/recommend?type=similar&item=p1", 401},
+		{"/v1/recommend?type=similar&item=p1&writeKey=nope", 401},
+		{"/v1/recommend?type=bogus&writeKey=demo", 400},
+		{"/v1/recommend?type=popular&n=0&writeKey=demo", 400},
+		{"/v1/recommend?type=popular&n=abc&writeKey=demo", 400},
+	} {
+		if r := in.do(t, "GET", tc.path, "", ""); r.status != tc.want || r.body["error"] == nil {
+			t.Errorf("GET %s = %d %v, want %d with an error", tc.path, r.status, r.body, tc.want)
+		}
+	}
+}
+
+// TestDecide creates a campaign, decides for visitors, checks the frequency
+// cap through the recorded exposures, and reads the uplift report.
+func TestDecide(t *testing.T) {
+	in := mustStart(t, t.TempDir())
+	auth := "Bearer " + testToken
+	camp := `{"name":"Spring","placement":"home_banner","priority":2,"frequencyCap":2,"holdout":0.2,
+	  "content":{"title":"Spring sale","url":"/sale"}}`
+	if r := in.do(t, "PUT", "/v1/campaigns/spring", auth, camp); r.status != 200 {
+		t.Fatalf("PUT campaign = %d %v", r.status, r.body)
+	}
+	if r := in.do(t, "PUT", "/v1/campaigns/bad", auth, `{"placement":"home_banner","segment":"orders >"}`); r.status != 400 {
+		t.Errorf("PUT invalid campaign = %d %v, want 400", r.status, r.body)
+	}
+	if r := in.do(t, "PUT", "/v1/campaigns/x", "", camp); r.status != 401 {
+		t.Errorf("PUT campaign without token = %d, want 401", r.status)
+	}
+	treat, held := 0, 0
+	for i := range 40 {
+		r := in.do(t, "GET", fmt.Sprintf("/v1/decide?placement=home_banner&anonymousId=d-%d&writeKey=demo", i), "", "")
+		if r.status != 200 {
+			t.Fatalf("decide = %d %v", r.status, r.body)
+		}
+		switch r.body["group"] {
+		case "treatment":
+			treat++
+			if c, _ := r.body["campaign"].(map[string]any); c["id"] != "spring" {
+				t.Errorf("treatment decision = %v, want the spring campaign", r.body)
+			}
+		case "holdout":
+			held++
+			if r.body["campaign"] != nil {
+				t.Errorf("holdout decision shows %v, want nothing", r.body["campaign"])
+			}
+		default:
+			t.Errorf("decision = %v, want a group", r.body)
+		}
+	}
+	if treat == 0 || held == 0 {
+		t.Errorf("treatment %d, holdout %d: want both", treat, held)
+	}
+	// The same visitor keeps its group, and the cap (2) ends the campaign
+	// for them once the exposures reach their profile.
+	first := in.do(t, "GET", "/v1/decide?placement=home_banner&anonymousId=cap-1&writeKey=demo", "", "")
+	second := in.do(t, "GET", "/v1/decide?placement=home_banner&anonymousId=cap-1&writeKey=demo", "", "")
+	if first.body["group"] != second.body["group"] {
+		t.Errorf("groups %v then %v for one visitor", first.body["group"], second.body["group"])
+	}
+	in.profileWhen(t, "a:cap-1", func(p map[string]any) bool {
+		c, _ := p["campaigns"].(map[string]any)
+		x, _ := c["spring"].(map[string]any)
+		return num(x, "count") == 2
+	})
+	if r := in.do(t, "GET", "/v1/decide?placement=home_banner&anonymousId=cap-1&writeKey=demo", "", ""); r.body["campaign"] != nil || r.body["group"] != nil {
+		t.Errorf("decision past the cap = %v, want none", r.body)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := in.do(t, "GET", "/v1/campaigns/spring/report", auth, "")
+		if r.status != 200 {
+			t.Fatalf("report = %d %v", r.status, r.body)
+		}
+		rep, _ := r.body["report"].(map[string]any)
+		tr, _ := rep["treatment"].(map[string]any)
+		ho, _ := rep["holdout"].(map[string]any)
+		if num(tr, "visitors")+num(ho, "visitors") == 41 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("report = %v, want 41 visitors in all", r.body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/v1/decide?placement=home_banner&anonymousId=x", 401},
+		{"/v1/decide?anonymousId=x&writeKey=demo", 400},
+		{"/v1/decide?placement=home_banner&writeKey=demo", 400},
+		{"/v1/decide?placement=home_banner&anonymousId=null&writeKey=demo", 400},
+		{"/v1/decide?placement=none&anonymousId=x&writeKey=demo", 200},
+	} {
+		if r := in.do(t, "GET", tc.path, "", ""); r.status != tc.want {
+			t.Errorf("GET %s = %d %v, want %d", tc.path, r.status, r.body, tc.want)
+		}
+	}
+	if r := in.do(t, "GET", "/v1/campaigns/nope/report", auth, ""); r.status != 404 {
+		t.Errorf("report of an unknown campaign = %d, want 404", r.status)
+	}
+}

@@ -23,14 +23,19 @@ import (
 
 	"github.com/ecrm/ecrm/collector"
 	"github.com/ecrm/ecrm/internal/broker"
+	"github.com/ecrm/ecrm/internal/campaign"
+	"github.com/ecrm/ecrm/internal/catalog"
 	"github.com/ecrm/ecrm/internal/configtopic"
 	"github.com/ecrm/ecrm/internal/demo"
 	"github.com/ecrm/ecrm/internal/kafka"
+	"github.com/ecrm/ecrm/internal/learner"
 	"github.com/ecrm/ecrm/internal/profile"
 	"github.com/ecrm/ecrm/internal/profiler"
+	"github.com/ecrm/ecrm/internal/recommend"
 	"github.com/ecrm/ecrm/internal/relay"
 	"github.com/ecrm/ecrm/internal/segment"
 	"github.com/ecrm/ecrm/internal/spool"
+	"github.com/ecrm/ecrm/internal/statsview"
 	"github.com/ecrm/ecrm/internal/store"
 	"github.com/ecrm/ecrm/internal/view"
 	"github.com/ecrm/ecrm/internal/web"
@@ -80,7 +85,18 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 
 	// Definitions on the config topic, by kind, for the roles that need them.
 	configs := map[string]configtopic.Handler{}
+	registry, err := cfg.sites()
+	if err != nil {
+		return err
+	}
+	if roles["collector"] || roles["personalize"] {
+		configs["site"] = collector.SiteHandler(registry)
+	}
 	segments := new(segment.Registry)
+	campaigns := new(campaign.Registry)
+	if roles["personalize"] {
+		configs["campaign"] = personalize.CampaignHandler(campaigns)
+	}
 	if roles["profiler"] || roles["personalize"] {
 		configs["segment"] = personalize.SegmentHandler(segments)
 	}
@@ -161,6 +177,7 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 
 	var pers *personalize.Server
 	var segAdmin *personalize.SegmentAdmin
+	var decisions *personalize.Decisions
 	if roles["personalize"] {
 		db, err := openStore("personalize")
 		if err != nil {
@@ -180,7 +197,24 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 		}})
 		configOut := kafka.NewProducer(kcfg, false, kafka.ProducerOptions{})
 		stops = append(stops, stopper{"personalize producer", func(context.Context) error { return configOut.Close() }})
-		pers = personalize.New(v, configOut, topics)
+		model, err := recommend.New(recommend.Config{})
+		if err != nil {
+			return err
+		}
+		cat := new(catalog.Catalog)
+		lrn := learner.New(kcfg, model, cat, filepath.Join(cfg.DataDir, "model"), logger)
+		if err := lrn.Load(); err != nil {
+			return err
+		}
+		background("learner", func(ctx context.Context) error { return lrn.Run(ctx, time.Minute) })
+		pers = personalize.New(personalize.Options{View: v, Pub: configOut, Topics: topics, Model: model, Catalog: cat, Sites: registry})
+		statsView := statsview.New(kcfg, logger)
+		background("stats view", statsView.Run)
+		exposures := kafka.NewProducer(kcfg, true, kafka.ProducerOptions{Fast: true, OnError: func(msgs []kafka.Message, err error) {
+			logger.Error("campaign exposures not recorded", "count", len(msgs), "err", err)
+		}})
+		stops = append(stops, stopper{"exposure producer", func(context.Context) error { return exposures.Close() }})
+		decisions = personalize.NewDecisions(pers, campaigns, exposures, configOut, statsView)
 		segAdmin = personalize.NewSegmentAdmin(segments, configOut, topics.Config)
 	}
 
@@ -195,11 +229,6 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 		rl := relay.New(kcfg, sp, relay.Options{}, logger, reg)
 		go rl.Run()
 		stops = append(stops, stopper{"collector relay", rl.Close})
-		registry, err := cfg.sites()
-		if err != nil {
-			return err
-		}
-		configs["site"] = collector.SiteHandler(registry)
 		configOut := kafka.NewProducer(kcfg, false, kafka.ProducerOptions{})
 		stops = append(stops, stopper{"config producer", func(context.Context) error { return configOut.Close() }})
 		sites = collector.NewSiteAdmin(registry, configOut, topics.Config)
@@ -235,12 +264,16 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 	}
 	if pers != nil {
 		pers.AdminRoutes(app, auth)
+		pers.PageRoutes(app)
 	}
 	if sites != nil {
 		sites.Routes(app, auth)
 	}
 	if segAdmin != nil {
 		segAdmin.Routes(app, auth)
+	}
+	if decisions != nil {
+		decisions.Routes(app, auth)
 	}
 	app.Use(func(c *fiber.Ctx) error {
 		return web.Errorf(fiber.StatusNotFound, "no route "+c.Method()+" "+c.Path())

@@ -56,7 +56,11 @@ func simulateCmd(ctx context.Context, args []string, getenv func(string) string,
 	events := integer("events", "ECRM_SIMULATE_EVENTS", 0, "How many events to send, then stop; 0 sends for --duration instead (default 0).")
 	visitors := integer("visitors", "ECRM_SIMULATE_VISITORS", simulate.DefaultVisitors, fmt.Sprintf("The number of distinct visitors in the simulated population; memory grows with it (default %d).", simulate.DefaultVisitors))
 	days := integer("days", "ECRM_SIMULATE_DAYS", simulate.DefaultDays, fmt.Sprintf("How many days of history the run spreads its events over, ending now; events are backdated through timestamp and sentAt (default %d).", simulate.DefaultDays))
-	seed := fs.Uint64("seed", 1, "The random seed: the same seed and flags make the same visitors and events; message ids differ between runs so that a collector does not drop a repeated run as duplicates (default 1).")
+	defSeed := uint64(1)
+	if v, err := strconv.ParseUint(getenv("ECRM_SIMULATE_SEED"), 10, 64); err == nil {
+		defSeed = v
+	}
+	seed := fs.Uint64("seed", defSeed, "The random seed: the same seed and flags make the same visitors and events; message ids differ between runs so that a collector does not drop a repeated run as duplicates (default 1). Environment: ECRM_SIMULATE_SEED.")
 	catalog := str("catalog", "ECRM_SIMULATE_CATALOG", "", "A JSON file with the shop's products, shaped like the demo shop's products.json: [{\"id\", \"name\", \"category\", \"price\", ...}] (default: the demo shop's catalog).")
 	siteURL := str("site-url", "ECRM_SIMULATE_SITE_URL", "", "The shop's base URL in page and product URLs (default: <target>/demo/, the demo shop).")
 	conc := integer("concurrency", "ECRM_SIMULATE_CONCURRENCY", simulate.DefaultConcurrency, fmt.Sprintf("The most requests in flight at once (default %d).", simulate.DefaultConcurrency))

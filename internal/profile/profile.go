@@ -19,6 +19,7 @@ package profile
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ecrm/ecrm/internal/event"
@@ -77,6 +78,8 @@ type Profile struct {
 	// Segments are the ids of the segments the profile was in when last
 	// evaluated, sorted.
 	Segments []string `json:"segments,omitempty"`
+	// Campaigns are the visitor's exposures to campaigns, by campaign id.
+	Campaigns map[string]*Exposure `json:"campaigns,omitempty"`
 	// Counted names, for each funnel stage the profile reached, the funnel
 	// aggregate it was counted in, so that the count can be taken back
 	// when the profile turns out to be part of another person's.
@@ -145,7 +148,7 @@ func (p *Profile) Apply(e *event.Event) bool {
 			p.Traits = make(map[string]any, len(e.Traits))
 		}
 		for k, v := range e.Traits {
-			if k == "email" {
+			if strings.EqualFold(k, "email") {
 				continue // stored hashed as an identifier, never in clear
 			}
 			p.Traits[k] = v
@@ -154,7 +157,12 @@ func (p *Profile) Apply(e *event.Event) bool {
 	if !ts.IsZero() && activity(e) {
 		p.touch(e, ts, p.Sessions.add(ts))
 	}
+	orders, revenue := p.Orders.Count, p.Orders.Revenue
 	p.commerce(e, ts)
+	if p.Orders.Count > orders {
+		p.attribute(ts, p.Orders.Revenue-revenue)
+	}
+	p.expose(e, ts)
 	p.advance()
 	p.Version++
 	return true
@@ -242,6 +250,15 @@ func (p *Profile) Absorb(other *Profile) bool {
 	}
 	p.advance()
 	p.Merged = append(p.Merged, other.Merged...)
+	for id, x := range other.Campaigns {
+		if _, ok := p.Campaigns[id]; !ok && len(p.Campaigns) < MaxCampaigns {
+			if p.Campaigns == nil {
+				p.Campaigns = map[string]*Exposure{}
+			}
+			cp := *x
+			p.Campaigns[id] = &cp
+		}
+	}
 	p.Version++
 	return true
 }

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/ecrm/ecrm/internal/campaign"
 	"github.com/ecrm/ecrm/internal/event"
 	"github.com/ecrm/ecrm/internal/identity"
 	"github.com/ecrm/ecrm/internal/kafka"
@@ -50,6 +51,7 @@ type batch struct {
 	sweepTo *string           // where the segment sweep resumes; nil: unchanged
 	funnels map[string]*stats.Funnel
 	rfms    map[string]*stats.RFM
+	results map[string]*campaign.Result
 	aggs    map[string][]byte // encoded changed aggregates, once finished
 }
 
@@ -73,7 +75,7 @@ func newBatch(p *Profiler, partition int) *batch {
 		profiles: map[string]*profile.Profile{}, dirty: map[string]bool{},
 		links: map[string]string{}, linkDirty: map[string]bool{},
 		before: map[string]before{}, timers: map[string]bool{},
-		funnels: map[string]*stats.Funnel{}, rfms: map[string]*stats.RFM{},
+		funnels: map[string]*stats.Funnel{}, rfms: map[string]*stats.RFM{}, results: map[string]*campaign.Result{},
 	}
 }
 

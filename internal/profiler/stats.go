@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ecrm/ecrm/internal/campaign"
 	"github.com/ecrm/ecrm/internal/kafka"
 	"github.com/ecrm/ecrm/internal/profile"
 	"github.com/ecrm/ecrm/internal/stats"
@@ -66,6 +67,35 @@ func (b *batch) aggregate(prof *profile.Profile, bf before) {
 		b.rfm(stats.RFMID(bf.site)).Change(bf.customer, -1)
 		b.rfm(stats.RFMID(site)).Change(now, +1)
 	}
+	for id, x := range prof.Campaigns {
+		old := bf.campaigns[id]
+		if *x == old {
+			continue
+		}
+		arm := b.result(id).Arm(x.Group)
+		if old.Count == 0 && x.Count > 0 {
+			arm.Visitors++
+		}
+		if x.Converted && !old.Converted {
+			arm.Converted++
+		}
+		arm.Orders += x.Orders - old.Orders
+		arm.Revenue += x.Revenue - old.Revenue
+	}
+}
+
+// CampaignID returns the stats id of a campaign's result.
+func CampaignID(id string) string { return "campaign/" + id }
+
+func (b *batch) result(id string) *campaign.Result {
+	key := CampaignID(id)
+	if r, ok := b.results[key]; ok {
+		return r
+	}
+	r := new(campaign.Result)
+	b.loadAgg(key, r)
+	b.results[key] = r
+	return r
 }
 
 // absorbed raises the order baseline of a profile that absorbed other: its
@@ -85,6 +115,15 @@ func (b *batch) removed(prof *profile.Profile) {
 	b.rfm(stats.RFMID(siteOf(prof))).Change(customerOf(prof), -1)
 	for stage, fid := range prof.Counted {
 		b.funnel(fid).Retract(stage)
+	}
+	for id, x := range prof.Campaigns {
+		arm := b.result(id).Arm(x.Group)
+		arm.Visitors--
+		if x.Converted {
+			arm.Converted--
+		}
+		arm.Orders -= x.Orders
+		arm.Revenue -= x.Revenue
 	}
 }
 
@@ -120,7 +159,10 @@ func (b *batch) loadAgg(id string, v any) {
 
 // aggregates returns the aggregates the batch changed, encoded, by id.
 func (b *batch) aggregates() map[string][]byte {
-	out := make(map[string][]byte, len(b.funnels)+len(b.rfms))
+	out := make(map[string][]byte, len(b.funnels)+len(b.rfms)+len(b.results))
+	for id, r := range b.results {
+		out[id] = mustJSON(r)
+	}
 	for id, f := range b.funnels {
 		out[id] = mustJSON(f)
 	}

@@ -75,6 +75,7 @@ type before struct {
 	cartUpdated time.Time
 	site        string
 	customer    stats.Customer // the profile's own entry in the RFM distribution
+	campaigns   map[string]profile.Exposure
 }
 
 // remember keeps a profile's state as first loaded in the batch.
@@ -86,6 +87,12 @@ func (b *batch) remember(key string, prof *profile.Profile) {
 	if prof != nil {
 		bf = before{orders: prof.Orders.Count, revenue: prof.Orders.Revenue, funnel: prof.FunnelStage(),
 			cartUpdated: prof.Cart.UpdatedAt, site: siteOf(prof), customer: customerOf(prof)}
+		if len(prof.Campaigns) > 0 {
+			bf.campaigns = make(map[string]profile.Exposure, len(prof.Campaigns))
+			for id, x := range prof.Campaigns {
+				bf.campaigns[id] = *x
+			}
+		}
 	}
 	b.before[key] = bf
 }

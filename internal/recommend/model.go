@@ -1,0 +1,426 @@
+package recommend
+
+import (
+	"cmp"
+	"sync"
+)
+
+// Model learns from interactions one at a time and answers recommendation
+// requests from memory.
+//
+// A Model is safe for concurrent use. Observe, Refresh and ReadFrom take a
+// write lock for the few microseconds an update lasts (a list rebuild, once
+// per Config.RefreshEvery of event time, takes longer: see Refresh);
+// Recommend and WriteTo share a read lock, so any number of readers run in
+// parallel with each other. The intended use is one writer (the consumer of
+// hits) and many readers (the HTTP handlers).
+//
+// The zero value is a Model with the default Config, ready to use.
+type Model struct {
+	mu sync.RWMutex
+	st *state // nil until the first write
+
+	cfg     Config // as given to New; defaults are applied in state
+	scratch sync.Pool
+}
+
+// New returns an empty Model with the settings of cfg.
+func New(cfg Config) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Model{cfg: cfg}
+	m.st = newState(cfg.WithDefaults())
+	return m, nil
+}
+
+// Config returns the model's settings, with defaults filled in.
+func (m *Model) Config() Config {
+	return m.cfg.WithDefaults()
+}
+
+// state is everything a Model knows. It is guarded by Model.mu.
+type state struct {
+	cfg Config
+
+	ids   map[string]uint32 // item id → index in items
+	items []item
+	cats  map[string]bool // categories seen
+
+	sessions []session
+	free     []uint32          // free slots of sessions
+	live     map[string]uint32 // visitor key → current session
+	nSess    int64             // sessions ever started (for idf)
+
+	now          int64 // latest event time seen, Unix nanoseconds
+	observed     uint64
+	sinceRefresh int   // events since the lists were rebuilt
+	lastLive     int64 // when live sessions were last swept
+
+	dec   decay
+	lists lists
+}
+
+// item is what the model knows of one item.
+type item struct {
+	name     string
+	category string
+	ring     ring    // the most recent sessions holding the item
+	df       int32   // sessions that ever held the item
+	weight   float64 // sum over sessions of the item's kind weight in it
+	orders   int32   // sessions in which the item was ordered
+	pop      float64 // decayed weighted count, popular half-life (see decay)
+	short    float64 // decayed weighted count, trending half-life
+	co       nbrs    // co-occurrence within sessions, weighted by kind
+	bought   nbrs    // co-occurrence among the items ordered in a session
+	next     nbrs    // items that followed this one in a session, by 1/distance
+	nextTot  float64 // the sum of next's weights
+}
+
+// session is one visit: the distinct items of a visitor's session in the
+// order of their latest occurrence, with the strongest kind per item.
+type session struct {
+	key    string // visitor key while the session is live, else ""
+	id     string // the caller's session id, if any
+	items  []uint32
+	kinds  []Kind
+	first  int64 // time of the first event, Unix nanoseconds
+	last   int64 // time of the latest event
+	serial int64 // order of creation, for ties
+	refs   int32 // how many item rings hold the session
+	used   bool  // false on a free slot
+}
+
+func newState(cfg Config) *state {
+	return &state{
+		cfg:  cfg,
+		ids:  make(map[string]uint32),
+		cats: make(map[string]bool),
+		live: make(map[string]uint32),
+	}
+}
+
+// write runs f under the write lock with the state, creating it for a zero
+// Model.
+func (m *Model) write(f func(st *state)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.st == nil {
+		m.st = newState(m.cfg.WithDefaults())
+	}
+	f(m.st)
+}
+
+// Observe learns from one interaction. It returns an error wrapping
+// ErrInvalidInteraction, and learns nothing, when in is invalid.
+func (m *Model) Observe(in Interaction) error {
+	if err := in.Validate(); err != nil {
+		return err
+	}
+	m.write(func(st *state) { st.observe(in) })
+	return nil
+}
+
+// Refresh rebuilds the popular and trending lists now. Observe does it once
+// per Config.RefreshEvery of event time; call Refresh after a batch load,
+// before serving. It costs O(items·log items) under the write lock.
+func (m *Model) Refresh() {
+	m.write(func(st *state) { st.refresh() })
+}
+
+// Stats are the sizes of a Model.
+type Stats struct {
+	Items        int // distinct items seen
+	Sessions     int // sessions held in memory
+	LiveSessions int // sessions still open
+	Observed     uint64
+}
+
+// Stats returns the model's sizes.
+func (m *Model) Stats() Stats {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.st == nil {
+		return Stats{}
+	}
+	return Stats{
+		Items:        len(m.st.items),
+		Sessions:     len(m.st.sessions) - len(m.st.free),
+		LiveSessions: len(m.st.live),
+		Observed:     m.st.observed,
+	}
+}
+
+func (st *state) observe(in Interaction) {
+	t := in.Time.UnixNano()
+	if t > st.now {
+		st.now = t
+	}
+	st.observed++
+	it := st.intern(in.Item)
+	if in.Category != "" && st.items[it].category != in.Category {
+		st.items[it].category = in.Category
+		st.cats[in.Category] = true
+	}
+	s := st.liveSession(in, t)
+	st.addToSession(s, it, in.Kind, t)
+	st.dec.add(st, it, in.Kind.weight(), t)
+
+	if gap := int64(st.cfg.SessionGap); st.now-st.lastLive > gap {
+		st.closeIdle()
+		st.lastLive = st.now
+	}
+	st.sinceRefresh++
+	if st.refreshDue() {
+		st.refresh()
+	}
+}
+
+// refreshDue reports whether Observe should rebuild the popular and
+// trending lists: once Config.RefreshEvery of event time has passed, as soon
+// as enough events arrived to pay for the rebuild (one per four known items
+// plus two per listed item), and at the latest after 60·RefreshEvery. A
+// replay of old hits thus rebuilds rarely, a live stream about every
+// RefreshEvery.
+func (st *state) refreshDue() bool {
+	elapsed := st.now - st.lists.built
+	every := int64(st.cfg.RefreshEvery)
+	if elapsed < every {
+		return false
+	}
+	return 4*st.sinceRefresh >= len(st.items)+8*st.cfg.TopListLen || elapsed >= 60*every
+}
+
+// intern returns the index of item id, adding it if new.
+func (st *state) intern(id string) uint32 {
+	if i, ok := st.ids[id]; ok {
+		return i
+	}
+	i := uint32(len(st.items))
+	st.ids[id] = i
+	st.items = append(st.items, item{name: id})
+	return i
+}
+
+// liveSession returns the current session of the interaction's visitor,
+// starting a new one after an idle gap or a change of session id.
+func (st *state) liveSession(in Interaction, t int64) uint32 {
+	k := in.key()
+	if s, ok := st.live[k]; ok {
+		ss := &st.sessions[s]
+		if ss.id == in.Session && t-ss.last <= int64(st.cfg.SessionGap) {
+			return s
+		}
+		st.close(s)
+	}
+	var s uint32
+	if n := len(st.free); n > 0 {
+		s = st.free[n-1]
+		st.free = st.free[:n-1]
+	} else {
+		s = uint32(len(st.sessions))
+		st.sessions = append(st.sessions, session{})
+	}
+	ss := &st.sessions[s]
+	st.nSess++
+	ss.key, ss.id, ss.first, ss.last, ss.serial, ss.refs, ss.used = k, in.Session, t, t, st.nSess, 0, true
+	ss.items, ss.kinds = ss.items[:0], ss.kinds[:0]
+	st.live[k] = s
+	return s
+}
+
+// close ends a live session; it is freed once no item remembers it.
+func (st *state) close(s uint32) {
+	ss := &st.sessions[s]
+	if ss.key != "" {
+		delete(st.live, ss.key)
+		ss.key = ""
+	}
+	if ss.refs <= 0 {
+		st.release(s)
+	}
+}
+
+// release frees a session slot, keeping its slices for reuse.
+func (st *state) release(s uint32) {
+	ss := &st.sessions[s]
+	*ss = session{items: ss.items[:0], kinds: ss.kinds[:0]}
+	st.free = append(st.free, s)
+}
+
+// closeIdle closes the live sessions idle for longer than the session gap.
+func (st *state) closeIdle() {
+	gap := int64(st.cfg.SessionGap)
+	for _, s := range st.live {
+		if st.now-st.sessions[s].last > gap {
+			st.close(s)
+		}
+	}
+}
+
+// addToSession records item it of kind k in session s and updates the
+// co-occurrence of it with the session's other items.
+func (st *state) addToSession(s uint32, it uint32, k Kind, t int64) {
+	ss := &st.sessions[s]
+	if t > ss.last {
+		ss.last = t
+	}
+	w := k.weight()
+	maxN := st.cfg.MaxItemNeighbors
+	if n := len(ss.items); n > 0 && ss.items[n-1] != it {
+		d := 1
+		for q := n - 1; q >= 0 && d <= seqDepth; q-- {
+			if a := ss.items[q]; a != it {
+				x := &st.items[a]
+				x.nextTot += 1/float64(d) - x.next.add(it, 1/float64(d), maxN)
+				d++
+			}
+		}
+	}
+	for p, o := range ss.items {
+		if o != it {
+			continue
+		}
+		old := ss.kinds[p]
+		if k > old {
+			ow := old.weight()
+			for q, a := range ss.items {
+				if a == it {
+					continue
+				}
+				aw := ss.kinds[q].weight()
+				if d := min(aw, w) - min(aw, ow); d > 0 {
+					st.items[a].co.add(it, d, maxN)
+					st.items[it].co.add(a, d, maxN)
+				}
+			}
+			st.items[it].weight += w - ow
+			if k == Order {
+				st.ordered(ss, it)
+			}
+			ss.kinds[p] = k
+		}
+		// Move it to the end: the items stay in order of latest occurrence.
+		copy(ss.items[p:], ss.items[p+1:])
+		copy(ss.kinds[p:], ss.kinds[p+1:])
+		ss.items[len(ss.items)-1] = it
+		ss.kinds[len(ss.kinds)-1] = max(k, old)
+		return
+	}
+	for q, a := range ss.items {
+		c := min(ss.kinds[q].weight(), w)
+		st.items[a].co.add(it, c, maxN)
+		st.items[it].co.add(a, c, maxN)
+	}
+	if k == Order {
+		st.ordered(ss, it)
+	}
+	if len(ss.items) >= st.cfg.MaxSessionLen {
+		n := copy(ss.items, ss.items[1:])
+		copy(ss.kinds, ss.kinds[1:])
+		ss.items, ss.kinds = ss.items[:n], ss.kinds[:n]
+	}
+	ss.items = append(ss.items, it)
+	ss.kinds = append(ss.kinds, k)
+	x := &st.items[it]
+	x.df++
+	x.weight += w
+	if ev, ok := x.ring.push(s, st.cfg.SessionsPerItem); ok {
+		st.unref(ev)
+	}
+	ss.refs++
+}
+
+// seqDepth is how far back a session's items count as followed by a new
+// item, for the sequential scores.
+const seqDepth = 3
+
+// ordered records that item it was bought in session ss, pairing it with
+// the session's other bought items.
+func (st *state) ordered(ss *session, it uint32) {
+	maxN := st.cfg.MaxItemNeighbors
+	for q, a := range ss.items {
+		if a != it && ss.kinds[q] == Order {
+			st.items[a].bought.add(it, 1, maxN)
+			st.items[it].bought.add(a, 1, maxN)
+		}
+	}
+	st.items[it].orders++
+}
+
+// unref drops one ring's reference to session s, freeing a closed session
+// nobody remembers.
+func (st *state) unref(s uint32) {
+	ss := &st.sessions[s]
+	ss.refs--
+	if ss.refs <= 0 && ss.key == "" {
+		st.release(s)
+	}
+}
+
+// ring holds the most recent sessions of an item, up to a capacity.
+type ring struct {
+	s    []uint32
+	head int // index of the oldest entry once full
+}
+
+// push adds session s, evicting and returning the oldest entry when the
+// ring already holds capacity entries.
+func (r *ring) push(s uint32, capacity int) (evicted uint32, ok bool) {
+	if len(r.s) < capacity {
+		r.s = append(r.s, s)
+		return 0, false
+	}
+	evicted = r.s[r.head]
+	r.s[r.head] = s
+	r.head = (r.head + 1) % len(r.s)
+	return evicted, true
+}
+
+// ordered returns the ring's sessions, oldest first.
+func (r *ring) ordered() []uint32 {
+	out := make([]uint32, 0, len(r.s))
+	out = append(out, r.s[r.head:]...)
+	return append(out, r.s[:r.head]...)
+}
+
+// nbrs is a bounded map of an item's neighbours and their weights.
+type nbrs map[uint32]float32
+
+// add adds w to the weight of neighbour j. Once the map holds 2·maxN
+// entries it keeps only its maxN strongest, and returns the sum of the
+// weights it dropped.
+func (n *nbrs) add(j uint32, w float64, maxN int) (dropped float64) {
+	if *n == nil {
+		*n = make(nbrs)
+	}
+	(*n)[j] += float32(w)
+	if len(*n) >= 2*maxN {
+		return n.prune(maxN)
+	}
+	return 0
+}
+
+// prune keeps the maxN strongest neighbours (ties: the lower index) and
+// returns the sum of the weights it dropped.
+func (n nbrs) prune(maxN int) (dropped float64) {
+	type kv struct {
+		k uint32
+		v float32
+	}
+	all := make([]kv, 0, len(n))
+	for k, v := range n {
+		all = append(all, kv{k, v})
+	}
+	selectTop(all, maxN, func(a, b kv) int {
+		if c := cmp.Compare(b.v, a.v); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.k, b.k)
+	})
+	for _, e := range all[maxN:] {
+		delete(n, e.k)
+		dropped += float64(e.v)
+	}
+	return dropped
+}

@@ -1,0 +1,308 @@
+package recommend
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+)
+
+// Type is a kind of recommendation.
+type Type string
+
+// Types of recommendation.
+const (
+	// Similar: items seen in the same sessions as Request.Item (co-viewed,
+	// co-carted, co-bought), by cosine of their kind-weighted counts.
+	Similar Type = "similar"
+	// Together: items bought in the same sessions as Request.Item or the
+	// items of Request.Context (the cart), by summed confidence.
+	Together Type = "together"
+	// Personal: the next item after the visitor's recent items
+	// (Request.Context, or the visitor's current session), by session-kNN.
+	Personal Type = "personal"
+	// Popular: the most viewed, carted and bought items, decayed with
+	// Config.PopularHalfLife.
+	Popular Type = "popular"
+	// Trending: the items whose recent activity most exceeds their usual
+	// rate (Config.TrendingHalfLife against Config.PopularHalfLife).
+	Trending Type = "trending"
+)
+
+// ParseType returns the Type named s.
+func ParseType(s string) (Type, error) {
+	switch t := Type(s); t {
+	case Similar, Together, Personal, Popular, Trending:
+		return t, nil
+	}
+	return "", fmt.Errorf("unknown recommendation type %q (want similar, together, personal, popular or trending)", s)
+}
+
+// Limits of a Request.
+const (
+	// DefaultN is the number of items recommended when Request.N is zero.
+	DefaultN = 10
+	// MaxN is the largest Request.N honoured.
+	MaxN = 200
+)
+
+// Request asks for recommendations.
+type Request struct {
+	// Type is what to recommend; an unknown Type gets popular items.
+	Type Type
+	// Item is the item on screen: the seed of similar and together, the
+	// latest item of personal's context when Context does not end with it.
+	// It is never recommended.
+	Item string
+	// Category, when set, restricts the answer to items of that category.
+	Category string
+	// Context holds the visitor's recent items, most recent last: the
+	// session for personal, the cart for together. Unknown items are
+	// ignored.
+	Context []string
+	// Visitor, for personal with an empty Context, takes the context from
+	// the visitor's current session in the model (Interaction.Visitor);
+	// that session is then never its own neighbour.
+	Visitor string
+	// Exclude lists items never to recommend (say, the ones already bought).
+	Exclude []string
+	// N is how many items to return (default DefaultN, at most MaxN).
+	N int
+	// Available, when set, reports whether an item may be recommended (in
+	// stock, published). It is called under the model's read lock, so it
+	// must be fast and must not call the Model.
+	Available func(item string) bool
+}
+
+// Scored is one recommended item.
+type Scored struct {
+	Item string
+	// Score orders the items of one Reason; scores of different reasons
+	// are not comparable.
+	Score float64
+	// Reason is the Type that found the item: popular for items that fill
+	// in when the asked type found too few (unknown item or visitor).
+	Reason string
+}
+
+// Recommend answers req from memory: up to req.N items, best first, none
+// excluded, all positively scored. When the asked type finds fewer than N
+// items (an unknown item or visitor, a new model), popular items fill in,
+// with Reason "popular".
+func (m *Model) Recommend(req Request) []Scored {
+	n := req.N
+	if n <= 0 {
+		n = DefaultN
+	}
+	n = min(n, MaxN)
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	st := m.st
+	if st == nil || len(st.items) == 0 {
+		return nil
+	}
+	sc := m.getScratch(st)
+	defer m.scratch.Put(sc)
+
+	f := filter{st: st, cat: req.Category, avail: req.Available}
+	if i, ok := st.ids[req.Item]; ok {
+		sc.excl = append(sc.excl, i)
+	}
+	for _, id := range req.Exclude {
+		if i, ok := st.ids[id]; ok {
+			sc.excl = append(sc.excl, i)
+		}
+	}
+	out := make([]Scored, 0, n)
+	switch req.Type {
+	case Similar:
+		if i, ok := st.ids[req.Item]; ok {
+			st.similar(sc, i)
+			out = st.best(sc, &f, n, string(Similar), out)
+		}
+	case Together:
+		st.together(sc, req)
+		out = st.best(sc, &f, n, string(Together), out)
+	case Personal:
+		self := st.context(sc, req)
+		if len(sc.ctx) > 0 {
+			st.sknn(sc, self)
+			out = st.best(sc, &f, n, string(Personal), out)
+		}
+	case Trending:
+		out = st.fromList(sc, &f, n, true, out)
+	}
+	if len(out) < n {
+		out = st.fromList(sc, &f, n, false, out)
+	}
+	return out
+}
+
+// context fills sc.ctx with the known items of a personal request's
+// context and returns the session slot to leave out of the neighbours.
+func (st *state) context(sc *scratch, req Request) int64 {
+	self := int64(-1)
+	if s, ok := st.live[req.Visitor]; ok && req.Visitor != "" {
+		self = int64(s)
+		if len(req.Context) == 0 {
+			sc.ctx = append(sc.ctx, st.sessions[s].items...)
+		}
+	}
+	for _, id := range req.Context {
+		if i, ok := st.ids[id]; ok {
+			sc.ctx = append(sc.ctx, i)
+		}
+	}
+	if i, ok := st.ids[req.Item]; ok && (len(sc.ctx) == 0 || sc.ctx[len(sc.ctx)-1] != i) {
+		sc.ctx = append(sc.ctx, i)
+	}
+	if max := st.cfg.MaxSessionLen; len(sc.ctx) > max {
+		sc.ctx = sc.ctx[len(sc.ctx)-max:]
+	}
+	return self
+}
+
+// similar scores the items seen in the same sessions as item i by the
+// cosine of their kind-weighted co-occurrence counts.
+func (st *state) similar(sc *scratch, i uint32) {
+	wi := st.items[i].weight
+	for j, c := range st.items[i].co {
+		sc.vote(j, float64(c)/math.Sqrt(wi*st.items[j].weight))
+	}
+}
+
+// together scores the items bought with the request's item and cart by
+// their summed confidence, and excludes the cart.
+func (st *state) together(sc *scratch, req Request) {
+	seed := func(i uint32) {
+		x := &st.items[i]
+		for j, c := range x.bought {
+			sc.vote(j, float64(c)/float64(max(x.orders, 1)))
+		}
+	}
+	if i, ok := st.ids[req.Item]; ok {
+		seed(i)
+	}
+	for _, id := range req.Context {
+		if i, ok := st.ids[id]; ok {
+			seed(i)
+			sc.excl = append(sc.excl, i)
+		}
+	}
+}
+
+// filter decides which items a request may get.
+type filter struct {
+	st    *state
+	cat   string
+	avail func(string) bool
+}
+
+func (f *filter) ok(sc *scratch, i uint32) bool {
+	x := &f.st.items[i]
+	if f.cat != "" && x.category != f.cat {
+		return false
+	}
+	for _, e := range sc.excl {
+		if e == i {
+			return false
+		}
+	}
+	if sc.scoreMark[i] == sc.gen && sc.score[i] < 0 { // taken already
+		return false
+	}
+	return f.avail == nil || f.avail(x.name)
+}
+
+// best appends to out the best of the scored items that pass f, up to n in
+// all, and marks them taken.
+func (st *state) best(sc *scratch, f *filter, n int, reason string, out []Scored) []Scored {
+	for _, i := range sc.touched {
+		if s := sc.score[i]; s > 0 && (f.cat == "" || st.items[i].category == f.cat) {
+			sc.out = append(sc.out, scoredIdx{i: i, score: s, pop: st.items[i].pop})
+		}
+	}
+	better := func(a, b scoredIdx) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.pop, a.pop); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	}
+	// Sort a few more than asked, then all of them if filters ate too many.
+	cands := sc.out
+	k := min(len(cands), 2*(n-len(out))+8)
+	selectTop(cands, k, better)
+	taken := make([]uint32, 0, n)
+	for pass := 0; pass < 2 && len(out) < n; pass++ {
+		lo := 0
+		if pass == 1 {
+			if k == len(cands) {
+				break
+			}
+			lo = k
+			selectTop(cands[k:], len(cands)-k, better)
+		}
+		hi := k
+		if pass == 1 {
+			hi = len(cands)
+		}
+		for _, c := range cands[lo:hi] {
+			if len(out) == n {
+				break
+			}
+			if f.ok(sc, c.i) {
+				out = append(out, Scored{Item: st.items[c.i].name, Score: c.score, Reason: reason})
+				taken = append(taken, c.i)
+			}
+		}
+	}
+	for _, i := range taken {
+		sc.markTaken(i)
+	}
+	return out
+}
+
+// markTaken records that item i is in the answer, so that no later list
+// adds it again.
+func (sc *scratch) markTaken(i uint32) {
+	sc.scoreMark[i] = sc.gen
+	sc.score[i] = -1
+}
+
+// fromList appends the best popular (or trending) items that pass f, up
+// to n in all.
+func (st *state) fromList(sc *scratch, f *filter, n int, trending bool, out []Scored) []Scored {
+	l := &st.lists
+	list, scores, reason := l.popular, []float64(nil), string(Popular)
+	if trending {
+		list, scores, reason = l.trending, l.trendScore, string(Trending)
+	}
+	if f.cat != "" {
+		list, scores = l.catPopular[f.cat], nil
+		if trending {
+			list, scores = l.catTrending[f.cat], l.catTrScore[f.cat]
+		}
+	}
+	for p, i := range list {
+		if len(out) == n {
+			break
+		}
+		if int(i) >= len(st.items) || !f.ok(sc, i) {
+			continue
+		}
+		s := 0.0
+		if scores != nil {
+			s = scores[p]
+		} else {
+			s = st.popularAt(&st.items[i], st.now)
+		}
+		if s <= 0 {
+			continue
+		}
+		out = append(out, Scored{Item: st.items[i].name, Score: s, Reason: reason})
+		sc.markTaken(i)
+	}
+	return out
+}

@@ -1,0 +1,130 @@
+package personalize
+
+import (
+	"encoding/base64"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ecrm/ecrm/internal/catalog"
+	"github.com/ecrm/ecrm/internal/identity"
+	"github.com/ecrm/ecrm/internal/profile"
+	"github.com/ecrm/ecrm/internal/recommend"
+	"github.com/ecrm/ecrm/internal/site"
+	"github.com/ecrm/ecrm/internal/web"
+)
+
+// Recommendation is one item of a recommend answer: the catalog's data,
+// the score and the reason (the type that found it, or popular).
+type Recommendation struct {
+	catalog.Item
+	Score  float64 `json:"score"`
+	Reason string  `json:"reason"`
+}
+
+// PageRoutes mounts the routes pages call with the site's write key:
+// GET /v1/recommend.
+func (s *Server) PageRoutes(r fiber.Router) {
+	r.Get("/v1/recommend", s.recommend)
+}
+
+var recommendTypes = []string{"similar", "together", "personal", "popular", "trending"}
+
+// recommend answers GET /v1/recommend?type=&item=&category=&n=&anonymousId=&userId=
+// from memory. The page's context counts at once: the item on screen, and
+// the cart (cart=a,b,c) for "together". The visitor's profile adds their
+// recent items (personal) and the items they bought, left out.
+func (s *Server) recommend(c *fiber.Ctx) error {
+	if _, err := s.site(c); err != nil {
+		return err
+	}
+	typ := c.Query("type", "personal")
+	if !slices.Contains(recommendTypes, typ) {
+		return web.Errorf(fiber.StatusBadRequest, "type must be one of "+strings.Join(recommendTypes, ", "))
+	}
+	n := 10
+	if v := c.Query("n"); v != "" {
+		k, err := strconv.Atoi(v)
+		if err != nil || k < 1 || k > 100 {
+			return web.Errorf(fiber.StatusBadRequest, "n must be a whole number from 1 to 100")
+		}
+		n = k
+	}
+	item := strings.Clone(c.Query("item"))
+	if len(item) > 256 || len(c.Query("category")) > 256 {
+		return web.Errorf(fiber.StatusBadRequest, "item and category must be at most 256 bytes")
+	}
+	req := recommend.Request{
+		Type:      recommend.Type(typ),
+		Item:      item,
+		Category:  strings.ToLower(c.Query("category")),
+		N:         n,
+		Available: s.catalog.Available,
+	}
+	if cart := c.Query("cart"); cart != "" {
+		req.Context = strings.Split(strings.Clone(cart), ",")
+	}
+	if p := s.visitorProfile(c); p != nil {
+		if typ == "personal" && len(req.Context) == 0 {
+			recent := p.RecentProductIDs()
+			for i := len(recent) - 1; i >= 0; i-- { // most recent last
+				req.Context = append(req.Context, recent[i])
+			}
+		}
+		if typ == "together" && len(req.Context) == 0 {
+			for _, l := range p.Cart.Lines {
+				req.Context = append(req.Context, l.ProductID)
+			}
+		}
+		req.Exclude = append(req.Exclude, p.Orders.Bought...)
+	}
+	if typ == "personal" && item != "" {
+		req.Context = append(req.Context, item)
+	}
+	scored := s.model.Recommend(req)
+	out := make([]Recommendation, len(scored))
+	for i, sc := range scored {
+		it, ok := s.catalog.Get(sc.Item)
+		if !ok {
+			it = catalog.Item{ID: sc.Item}
+		}
+		out[i] = Recommendation{Item: it, Score: sc.Score, Reason: sc.Reason}
+	}
+	return c.JSON(fiber.Map{"type": typ, "items": out})
+}
+
+// visitorProfile returns the profile of the visitor the query names
+// (userId, else anonymousId), or nil.
+func (s *Server) visitorProfile(c *fiber.Ctx) *profile.Profile {
+	for _, id := range []string{identity.User(c.Query("userId")), identity.Anonymous(c.Query("anonymousId"))} {
+		if len(id) <= 2 || !identity.Valid(id[2:], nil) {
+			continue
+		}
+		if p, err := s.view.Lookup(id); err == nil {
+			return p
+		}
+	}
+	return nil
+}
+
+// site authenticates a page's request by write key: ?writeKey= or the
+// Basic-auth user name.
+func (s *Server) site(c *fiber.Ctx) (site.Site, error) {
+	key := c.Query("writeKey")
+	if enc, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Basic "); ok {
+		if raw, err := base64.StdEncoding.DecodeString(enc); err == nil {
+			key, _, _ = strings.Cut(string(raw), ":")
+		}
+	}
+	if key == "" {
+		return site.Site{}, web.Errorf(fiber.StatusUnauthorized, "write key required: send it as ?writeKey= or the Basic-auth user name")
+	}
+	st, err := s.sites.ByWriteKey(key)
+	if err != nil {
+		return site.Site{}, web.Errorf(fiber.StatusUnauthorized, "write key is not valid")
+	}
+	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
+	return st, nil
+}
