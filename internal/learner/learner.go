@@ -38,7 +38,14 @@ type Learner struct {
 	mu   sync.RWMutex
 	next map[int]int64 // next offset per partition, as applied
 	omu  sync.Mutex    // guards next under mu's shared hold
+
+	rmu    sync.Mutex
+	recent []event.Event // the latest hits, a ring of RecentCap
+	rnext  int
 }
+
+// RecentCap is how many of the latest hits Recent keeps.
+const RecentCap = 200
 
 // New returns a learner feeding model and cat, snapshotting into dir.
 func New(kcfg kafka.Config, model *recommend.Model, cat *catalog.Catalog, dir string, logger *slog.Logger) *Learner {
@@ -177,7 +184,11 @@ func (l *Learner) apply(m *kafka.Message) {
 		}
 	}
 	var e event.Event
-	if json.Unmarshal(m.Value, &e) != nil || e.Bot || e.Type != event.TypeTrack {
+	if json.Unmarshal(m.Value, &e) != nil {
+		return
+	}
+	l.remember(e)
+	if e.Bot || e.Type != event.TypeTrack {
 		return
 	}
 	l.cat.Learn(&e)
@@ -225,4 +236,28 @@ func VisitorOf(e *event.Event) string {
 		return identity.Anonymous(e.VisitorID)
 	}
 	return ""
+}
+
+func (l *Learner) remember(e event.Event) {
+	l.rmu.Lock()
+	defer l.rmu.Unlock()
+	if len(l.recent) < RecentCap {
+		l.recent = append(l.recent, e)
+		return
+	}
+	l.recent[l.rnext] = e
+	l.rnext = (l.rnext + 1) % RecentCap
+}
+
+// Recent returns the latest hits this replica read, newest first (after a
+// restart, from where the snapshot resumed).
+func (l *Learner) Recent() []event.Event {
+	l.rmu.Lock()
+	defer l.rmu.Unlock()
+	out := make([]event.Event, 0, len(l.recent))
+	for i := range l.recent {
+		j := (l.rnext - 1 - i + 2*len(l.recent)) % len(l.recent)
+		out = append(out, l.recent[j])
+	}
+	return out
 }

@@ -215,3 +215,22 @@ func (t *tailer) Handle(_ context.Context, partition int, msgs []kafka.Message) 
 }
 
 func (t *tailer) Close(int) {}
+
+// Scan calls fn with every profile of the local copy, decoded, until fn
+// returns false. It reads the store, not the hot set: use it for reports,
+// not for pages.
+func (v *View) Scan(fn func(p *profile.Profile) bool) error {
+	var decodeErr error
+	err := v.db.Scan([]byte("p/"), func(_, raw []byte) bool {
+		p := new(profile.Profile)
+		if err := json.Unmarshal(raw, p); err != nil {
+			decodeErr = err
+			return true
+		}
+		return fn(p)
+	})
+	if err == nil && decodeErr != nil {
+		v.log.Warn("undecodable profiles skipped by a scan", "err", decodeErr)
+	}
+	return err
+}
