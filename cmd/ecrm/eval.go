@@ -44,7 +44,7 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	train := fs.String("train", "", "The CSV file of training events, header timestamp,visitor_id,session_id,item_id,event (required, no default).")
 	test := fs.String("test", "", "The CSV file of test events, same header; its sessions are scored and never trained on (required, no default).")
 	k := fs.Int("k", 20, "How many items each prediction recommends, the cut-off of HR and MRR (default 20).")
-	exclCur := fs.Bool("exclude-current", true, "Leave the current (last) item of the prefix out of the recommendations, as on a product page; false lets the model predict a repeat of it (default true).")
+	exclCur := fs.Bool("exclude-current", true, "Leave the current (last) item of the prefix out of the recommendations, as a product page does; false lets the model predict a repeat of it, as session-rec's reference figures do (default true).")
 	neighbors := fs.Int("neighbors", def.Neighbors, fmt.Sprintf("The number of neighbour sessions of session-kNN (default %d).", def.Neighbors))
 	sample := fs.Int("sample-size", def.SampleSize, fmt.Sprintf("The number of most recent candidate sessions session-kNN compares (default %d).", def.SampleSize))
 	perItem := fs.Int("sessions-per-item", def.SessionsPerItem, fmt.Sprintf("The number of most recent sessions each item remembers (default %d).", def.SessionsPerItem))
@@ -63,17 +63,24 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fmt.Fprintf(stderr, "  -%s\n    \t%s\n", strings.TrimSpace(f.Name+" "+typ), help)
 		})
 	}
+	// usage reports a usage error on stderr too: main exits 2 on errUsage
+	// without printing it.
+	usage := func(format string, args ...any) error {
+		err := fmt.Errorf("%w: "+format, append([]any{errUsage}, args...)...)
+		fmt.Fprintf(stderr, "ecrm eval: %v\nRun 'ecrm eval -h' for the flags.\n", err)
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+		return usage("unexpected argument %q", fs.Arg(0))
 	}
 	if *train == "" || *test == "" {
-		return fmt.Errorf("%w: eval needs --train and --test", errUsage)
+		return usage("eval needs --train and --test")
 	}
 	if *k <= 0 || *k > recommend.MaxN {
-		return fmt.Errorf("%w: --k must be between 1 and %d", errUsage, recommend.MaxN)
+		return usage("--k must be between 1 and %d", recommend.MaxN)
 	}
 	off := func(w float64) float64 { // 0 on the command line means off
 		if w == 0 {
@@ -85,14 +92,14 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		IDFWeight: off(*idf), SequenceWeight: off(*seq), RemindWeight: off(*remind)}
 	var err error
 	if cfg.PositionWeighting, err = recommend.ParseWeighting(*posW); err != nil {
-		return fmt.Errorf("%w: --position-weighting: %w", errUsage, err)
+		return usage("--position-weighting: %w", err)
 	}
 	if cfg.MatchWeighting, err = recommend.ParseWeighting(*matchW); err != nil {
-		return fmt.Errorf("%w: --match-weighting: %w", errUsage, err)
+		return usage("--match-weighting: %w", err)
 	}
 	model, err := recommend.New(cfg)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return usage("%w", err)
 	}
 
 	trainRows, err := readEvalCSV(*train)
@@ -103,6 +110,9 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	c := model.Config()
+	fmt.Fprintf(stderr, "settings: exclude-current=%v neighbors=%d sample-size=%d sessions-per-item=%d position-weighting=%s match-weighting=%s idf-weight=%g sequence-weight=%g remind-weight=%g\n",
+		*exclCur, c.Neighbors, c.SampleSize, c.SessionsPerItem, c.PositionWeighting, c.MatchWeighting, c.IDFWeight, c.SequenceWeight, c.RemindWeight)
 	start := time.Now()
 	known, err := evalTrain(ctx, model, trainRows)
 	if err != nil {

@@ -93,9 +93,10 @@ type Config struct {
 	// recent ones; it also caps the context of a personal request
 	// (default 50).
 	MaxSessionLen int
-	// MaxItemNeighbors is how many co-viewed and co-bought items each item
-	// keeps for similar and together: the map of an item grows to twice
-	// this, then keeps its strongest MaxItemNeighbors (default 100).
+	// MaxItemNeighbors is how many co-viewed, co-bought and following items
+	// each item keeps for similar, together and personal: each map of an
+	// item grows to twice this, then keeps its strongest MaxItemNeighbors
+	// (default 100).
 	MaxItemNeighbors int
 	// SessionGap is the idle time after which a visitor's next event starts
 	// a new session (default 30m). An event whose Session differs from the

@@ -9,11 +9,11 @@ import (
 // requests from memory.
 //
 // A Model is safe for concurrent use. Observe, Refresh and ReadFrom take a
-// write lock for the few microseconds an update lasts (a list rebuild, once
-// per Config.RefreshEvery of event time, takes longer: see Refresh);
-// Recommend and WriteTo share a read lock, so any number of readers run in
-// parallel with each other. The intended use is one writer (the consumer of
-// hits) and many readers (the HTTP handlers).
+// write lock for the few microseconds an update lasts (a rebuild of the
+// popular and trending lists, from time to time, takes longer: see
+// Refresh); Recommend, Stats and WriteTo share a read lock, so any number of
+// readers run in parallel with each other. The intended use is one writer
+// (the consumer of hits) and many readers (the HTTP handlers).
 //
 // The zero value is a Model with the default Config, ready to use.
 type Model struct {
@@ -45,7 +45,6 @@ type state struct {
 
 	ids   map[string]uint32 // item id → index in items
 	items []item
-	cats  map[string]bool // categories seen
 
 	sessions []session
 	free     []uint32          // free slots of sessions
@@ -84,8 +83,7 @@ type session struct {
 	id     string // the caller's session id, if any
 	items  []uint32
 	kinds  []Kind
-	first  int64 // time of the first event, Unix nanoseconds
-	last   int64 // time of the latest event
+	last   int64 // time of the latest event, Unix nanoseconds
 	serial int64 // order of creation, for ties
 	refs   int32 // how many item rings hold the session
 	used   bool  // false on a free slot
@@ -95,7 +93,6 @@ func newState(cfg Config) *state {
 	return &state{
 		cfg:  cfg,
 		ids:  make(map[string]uint32),
-		cats: make(map[string]bool),
 		live: make(map[string]uint32),
 	}
 }
@@ -121,19 +118,23 @@ func (m *Model) Observe(in Interaction) error {
 	return nil
 }
 
-// Refresh rebuilds the popular and trending lists now. Observe does it once
-// per Config.RefreshEvery of event time; call Refresh after a batch load,
-// before serving. It costs O(items·log items) under the write lock.
+// Refresh rebuilds the popular and trending lists now. Observe rebuilds them
+// once Config.RefreshEvery of event time has passed and enough events have
+// arrived to pay for it (a quarter of the item count plus twice the list
+// lengths), or at the latest after 60·RefreshEvery; call Refresh after a
+// batch load, before serving. A rebuild costs O(items + Config.TopListLen·
+// log Config.TopListLen) under the write lock: about a millisecond for
+// 10,000 items.
 func (m *Model) Refresh() {
 	m.write(func(st *state) { st.refresh() })
 }
 
 // Stats are the sizes of a Model.
 type Stats struct {
-	Items        int // distinct items seen
-	Sessions     int // sessions held in memory
-	LiveSessions int // sessions still open
-	Observed     uint64
+	Items        int    // distinct items seen
+	Sessions     int    // sessions held in memory
+	LiveSessions int    // sessions still open
+	Observed     uint64 // interactions learnt from
 }
 
 // Stats returns the model's sizes.
@@ -158,9 +159,8 @@ func (st *state) observe(in Interaction) {
 	}
 	st.observed++
 	it := st.intern(in.Item)
-	if in.Category != "" && st.items[it].category != in.Category {
+	if in.Category != "" {
 		st.items[it].category = in.Category
-		st.cats[in.Category] = true
 	}
 	s := st.liveSession(in, t)
 	st.addToSession(s, it, in.Kind, t)
@@ -177,11 +177,8 @@ func (st *state) observe(in Interaction) {
 }
 
 // refreshDue reports whether Observe should rebuild the popular and
-// trending lists: once Config.RefreshEvery of event time has passed, as soon
-// as enough events arrived to pay for the rebuild (one per four known items
-// plus two per listed item), and at the latest after 60·RefreshEvery. A
-// replay of old hits thus rebuilds rarely, a live stream about every
-// RefreshEvery.
+// trending lists (see Refresh). A fast replay of old hits thus rebuilds
+// rarely, a live stream about every RefreshEvery.
 func (st *state) refreshDue() bool {
 	elapsed := st.now - st.lists.built
 	every := int64(st.cfg.RefreshEvery)
@@ -223,7 +220,7 @@ func (st *state) liveSession(in Interaction, t int64) uint32 {
 	}
 	ss := &st.sessions[s]
 	st.nSess++
-	ss.key, ss.id, ss.first, ss.last, ss.serial, ss.refs, ss.used = k, in.Session, t, t, st.nSess, 0, true
+	ss.key, ss.id, ss.last, ss.serial, ss.refs, ss.used = k, in.Session, t, st.nSess, 0, true
 	ss.items, ss.kinds = ss.items[:0], ss.kinds[:0]
 	st.live[k] = s
 	return s

@@ -105,11 +105,11 @@ func (m *Model) Recommend(req Request) []Scored {
 
 	f := filter{st: st, cat: req.Category, avail: req.Available}
 	if i, ok := st.ids[req.Item]; ok {
-		sc.excl = append(sc.excl, i)
+		sc.exclude(i)
 	}
 	for _, id := range req.Exclude {
 		if i, ok := st.ids[id]; ok {
-			sc.excl = append(sc.excl, i)
+			sc.exclude(i)
 		}
 	}
 	out := make([]Scored, 0, n)
@@ -147,7 +147,11 @@ func (st *state) context(sc *scratch, req Request) int64 {
 			sc.ctx = append(sc.ctx, st.sessions[s].items...)
 		}
 	}
-	for _, id := range req.Context {
+	in := req.Context
+	if max := 4 * st.cfg.MaxSessionLen; len(in) > max { // only the latest count
+		in = in[len(in)-max:]
+	}
+	for _, id := range in {
 		if i, ok := st.ids[id]; ok {
 			sc.ctx = append(sc.ctx, i)
 		}
@@ -185,7 +189,7 @@ func (st *state) together(sc *scratch, req Request) {
 	for _, id := range req.Context {
 		if i, ok := st.ids[id]; ok {
 			seed(i)
-			sc.excl = append(sc.excl, i)
+			sc.exclude(i)
 		}
 	}
 }
@@ -197,31 +201,31 @@ type filter struct {
 	avail func(string) bool
 }
 
+// ok reports whether item i may be recommended: in the category, not
+// excluded, not taken already, available.
 func (f *filter) ok(sc *scratch, i uint32) bool {
 	x := &f.st.items[i]
 	if f.cat != "" && x.category != f.cat {
 		return false
 	}
-	for _, e := range sc.excl {
-		if e == i {
-			return false
-		}
-	}
-	if sc.scoreMark[i] == sc.gen && sc.score[i] < 0 { // taken already
+	if sc.exclMark[i] == sc.gen || sc.scoreMark[i] == sc.gen && sc.score[i] < 0 { // or taken already
 		return false
 	}
 	return f.avail == nil || f.avail(x.name)
 }
 
-// best appends to out the best of the scored items that pass f, up to n in
-// all, and marks them taken.
+// best appends to out the best of the positively scored items that pass
+// f, up to n in all, and marks them taken.
 func (st *state) best(sc *scratch, f *filter, n int, reason string, out []Scored) []Scored {
+	cands := sc.out[:0]
 	for _, i := range sc.touched {
 		if s := sc.score[i]; s > 0 && (f.cat == "" || st.items[i].category == f.cat) {
-			sc.out = append(sc.out, scoredIdx{i: i, score: s, pop: st.items[i].pop})
+			cands = append(cands, scoredIdx{i: i, score: s, pop: st.items[i].pop})
 		}
 	}
-	better := func(a, b scoredIdx) int {
+	sc.out = cands
+	// Best score first; ties go to the more popular item.
+	order := func(a, b scoredIdx) int {
 		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
@@ -230,36 +234,18 @@ func (st *state) best(sc *scratch, f *filter, n int, reason string, out []Scored
 		}
 		return cmp.Compare(a.i, b.i)
 	}
-	// Sort a few more than asked, then all of them if filters ate too many.
-	cands := sc.out
+	// Sort a few more than asked, and the rest only if the filters reject
+	// too many.
 	k := min(len(cands), 2*(n-len(out))+8)
-	selectTop(cands, k, better)
-	taken := make([]uint32, 0, n)
-	for pass := 0; pass < 2 && len(out) < n; pass++ {
-		lo := 0
-		if pass == 1 {
-			if k == len(cands) {
-				break
-			}
-			lo = k
-			selectTop(cands[k:], len(cands)-k, better)
+	selectTop(cands, k, order)
+	for p := 0; p < len(cands) && len(out) < n; p++ {
+		if p == k {
+			selectTop(cands[k:], len(cands)-k, order)
 		}
-		hi := k
-		if pass == 1 {
-			hi = len(cands)
+		if c := cands[p]; f.ok(sc, c.i) {
+			out = append(out, Scored{Item: st.items[c.i].name, Score: c.score, Reason: reason})
+			sc.markTaken(c.i)
 		}
-		for _, c := range cands[lo:hi] {
-			if len(out) == n {
-				break
-			}
-			if f.ok(sc, c.i) {
-				out = append(out, Scored{Item: st.items[c.i].name, Score: c.score, Reason: reason})
-				taken = append(taken, c.i)
-			}
-		}
-	}
-	for _, i := range taken {
-		sc.markTaken(i)
 	}
 	return out
 }
@@ -289,7 +275,7 @@ func (st *state) fromList(sc *scratch, f *filter, n int, trending bool, out []Sc
 		if len(out) == n {
 			break
 		}
-		if int(i) >= len(st.items) || !f.ok(sc, i) {
+		if !f.ok(sc, i) {
 			continue
 		}
 		s := 0.0

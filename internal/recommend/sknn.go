@@ -15,12 +15,12 @@ type scratch struct {
 	itemW     []float64
 	itemLast  []int32 // item → its last position in the context
 	scoreMark []uint32
+	exclMark  []uint32 // item → gen when the request excludes it
 	score     []float64
 	touched   []uint32 // items with a score, in order of first vote
 	cands     []cand
 	out       []scoredIdx
 	ctx       []uint32
-	excl      []uint32
 }
 
 type cand struct {
@@ -64,12 +64,14 @@ func (m *Model) getScratch(st *state) *scratch {
 		clear(sc.sessMark)
 		clear(sc.itemMark)
 		clear(sc.scoreMark)
+		clear(sc.exclMark)
 		sc.gen = 1
 	}
 	if n := len(st.items); len(sc.itemMark) < n {
 		n += n / 4
 		sc.itemMark = grow(sc.itemMark, n)
 		sc.scoreMark = grow(sc.scoreMark, n)
+		sc.exclMark = grow(sc.exclMark, n)
 		sc.itemW = grow(sc.itemW, n)
 		sc.itemLast = grow(sc.itemLast, n)
 		sc.score = grow(sc.score, n)
@@ -78,7 +80,7 @@ func (m *Model) getScratch(st *state) *scratch {
 		sc.sessMark = grow(sc.sessMark, n+n/4)
 	}
 	sc.touched, sc.cands, sc.out = sc.touched[:0], sc.cands[:0], sc.out[:0]
-	sc.ctx, sc.excl = sc.ctx[:0], sc.excl[:0]
+	sc.ctx = sc.ctx[:0]
 	return sc
 }
 
@@ -89,6 +91,9 @@ func grow[T any](s []T, n int) []T {
 	}
 	return append(s, make([]T, n-len(s))...)
 }
+
+// exclude marks item i as never to recommend.
+func (sc *scratch) exclude(i uint32) { sc.exclMark[i] = sc.gen }
 
 // vote adds v to the score of item i.
 func (sc *scratch) vote(i uint32, v float64) {

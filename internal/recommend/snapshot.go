@@ -43,11 +43,10 @@ type snapItem struct {
 }
 
 type snapSession struct {
-	Key, ID     string
-	Items       []uint32
-	Kinds       []byte
-	First, Last int64
-	Serial      int64
+	Key, ID      string
+	Items        []uint32
+	Kinds        []byte
+	Last, Serial int64
 }
 
 // countWriter counts the bytes written through it.
@@ -72,6 +71,21 @@ func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// countByteReader is a countReader over an io.ByteReader, which it stays,
+// so that gob reads no further than the snapshot.
+type countByteReader struct {
+	countReader
+	br io.ByteReader
+}
+
+func (c *countByteReader) ReadByte() (byte, error) {
+	b, err := c.br.ReadByte()
+	if err == nil {
+		c.n++
+	}
+	return b, err
 }
 
 // WriteTo writes a snapshot of the model to w (encoding/gob) and returns
@@ -102,7 +116,7 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 			kinds[i] = byte(k)
 		}
 		snap.Sessions = append(snap.Sessions, snapSession{
-			Key: ss.key, ID: ss.id, Items: ss.items, Kinds: kinds, First: ss.first, Last: ss.last, Serial: ss.serial,
+			Key: ss.key, ID: ss.id, Items: ss.items, Kinds: kinds, Last: ss.last, Serial: ss.serial,
 		})
 	}
 	snap.Items = make([]snapItem, len(st.items))
@@ -124,13 +138,21 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 }
 
 // ReadFrom replaces the model's state with a snapshot read from r, written
-// by WriteTo, and returns the number of bytes read. The model keeps its own
-// Config: rings and sessions longer than its limits are cut to the most
-// recent entries. On error the model is unchanged.
+// by WriteTo, and returns the number of bytes read. When r is an
+// io.ByteReader (a *bufio.Reader, a *bytes.Reader), ReadFrom reads no
+// further than the snapshot, so that more data may follow it; other readers
+// may be read past its end. The model keeps its own Config: rings and
+// sessions longer than its limits are cut to their most recent entries. On
+// error the model is unchanged.
 func (m *Model) ReadFrom(r io.Reader) (int64, error) {
 	cr := &countReader{r: r}
+	var src io.Reader = cr
+	if br, ok := r.(io.ByteReader); ok {
+		cbr := &countByteReader{countReader: countReader{r: r}, br: br}
+		cr, src = &cbr.countReader, cbr
+	}
 	var snap snapshot
-	if err := gob.NewDecoder(cr).Decode(&snap); err != nil {
+	if err := gob.NewDecoder(src).Decode(&snap); err != nil {
 		return cr.n, fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 	}
 	if snap.Magic != snapshotMagic || snap.Version != snapshotVersion {
@@ -161,7 +183,7 @@ func fromSnapshot(snap *snapshot, cfg Config) (*state, error) {
 		if len(items) > cfg.MaxSessionLen {
 			items, kinds = items[len(items)-cfg.MaxSessionLen:], kinds[len(kinds)-cfg.MaxSessionLen:]
 		}
-		out := session{key: ss.Key, id: ss.ID, first: ss.First, last: ss.Last, serial: ss.Serial, used: true,
+		out := session{key: ss.Key, id: ss.ID, last: ss.Last, serial: ss.Serial, used: true,
 			items: make([]uint32, len(items)), kinds: make([]Kind, len(kinds))}
 		for j, i := range items {
 			k := Kind(kinds[j])
@@ -184,9 +206,6 @@ func fromSnapshot(snap *snapshot, cfg Config) (*state, error) {
 			return nil, fmt.Errorf("%w: item %d has a duplicate or empty id", ErrBadSnapshot, i)
 		}
 		st.ids[x.Name] = uint32(i)
-		if x.Category != "" {
-			st.cats[x.Category] = true
-		}
 		r := x.Ring
 		if len(r) > cfg.SessionsPerItem {
 			r = r[len(r)-cfg.SessionsPerItem:]

@@ -1,9 +1,11 @@
 package recommend
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -96,6 +98,33 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	b.Refresh()
 	if x, y := answers(a), answers(b); x != y {
 		t.Errorf("answers differ after more events: %s", diff(x, y))
+	}
+}
+
+// TestSnapshotFollowed checks that a snapshot read from a bufio.Reader
+// leaves what follows it in the stream.
+func TestSnapshotFollowed(t *testing.T) {
+	a := mustTrained(t, Config{})
+	a.Refresh() // as ReadFrom does
+	var buf bytes.Buffer
+	buf.WriteString("header\n")
+	if _, err := a.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	buf.WriteString("trailer\n")
+	r := bufio.NewReader(&buf)
+	if line, _ := r.ReadString('\n'); line != "header\n" {
+		t.Fatalf("first line %q", line)
+	}
+	b, _ := New(Config{})
+	if _, err := b.ReadFrom(r); err != nil {
+		t.Fatal(err)
+	}
+	if rest, _ := io.ReadAll(r); string(rest) != "trailer\n" {
+		t.Errorf("after ReadFrom the stream holds %q, want the trailer", rest)
+	}
+	if x, y := answers(a), answers(b); x != y {
+		t.Errorf("answers differ after the round trip: %s", diff(x, y))
 	}
 }
 
