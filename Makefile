@@ -45,7 +45,7 @@ fuzz: ## Run each fuzz target for a short while (FUZZTIME, default 20s).
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$${FUZZTIME:-20s} ./internal/enrich/
 
 .PHONY: bench
-bench: bench-go bench-collector ## Run every benchmark and load test (never part of make test).
+bench: bench-go bench-collector eval ## Run every benchmark and load test (never part of make test).
 
 .PHONY: bench-go
 bench-go: ## Run the Go micro-benchmarks.
@@ -54,6 +54,16 @@ bench-go: ## Run the Go micro-benchmarks.
 .PHONY: bench-collector
 bench-collector: ## Load-test the collector (embedded Kafka, loopback HTTP) against a bare Fiber handler: peak rps ratio, p50/p99 at half the peak, every accepted hit in Kafka (DURATION, default 10s).
 	$(GO) run ./bench/collector -duration $${DURATION:-10s}
+
+RECSYS ?= ../shared/data/recsys
+.PHONY: eval
+eval: ## Evaluate the recommender on every split of $(RECSYS): next-item HR@20 and MRR@20, the current item left out, then allowed (comparable with session-rec's figures).
+	@for s in yoochoose-100k diginetica-sample retailrocket-sample; do \
+	  for x in true false; do \
+	    printf '%-22s exclude-current=%-5s ' $$s $$x; \
+	    $(GO) run ./cmd/ecrm eval --train $(RECSYS)/$$s/train.csv --test $(RECSYS)/$$s/test.csv --exclude-current=$$x 2>/dev/null | tail -n 1; \
+	  done; \
+	done
 
 .PHONY: clean
 clean: ## Remove build output (not ./data).
