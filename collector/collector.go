@@ -49,7 +49,8 @@ func (c Config) withDefaults() Config {
 }
 
 // Publisher takes hits for Kafka. It returns an error wrapping relay.ErrFull
-// when it can take no more for now.
+// when it can take no more for now. It must not keep msgs, which the
+// collector reuses, once it returns; it may keep the records they hold.
 type Publisher interface {
 	Publish(ctx context.Context, msgs ...kafka.Message) error
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -92,12 +93,13 @@ func (c *Collector) site(ctx *fiber.Ctx, key string) (site.Site, error) {
 // accept applies the site's privacy policy, enriches and publishes the
 // valid events, and answers with what happened to each.
 // index holds each event's position in the request, for rejections.
+// It reuses events' array for the valid ones.
 func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, index []int, rejected []event.Rejection) error {
 	if rejected == nil {
 		rejected = []event.Rejection{}
 	}
 	now := c.now().UTC()
-	valid := events[:0:0]
+	valid := events[:0] // overwrites only what was looked at
 	for i, e := range events {
 		// Timestamps are judged against the client's own clock when it
 		// said what time it sent them, else against ours.
@@ -114,10 +116,15 @@ func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, i
 	events = valid
 	if ctx.Cookies(c.cfg.OptOutCookie) == "1" {
 		c.count["optout"].Add(float64(len(events)))
-		return ctx.JSON(Response{Accepted: 0, Rejected: rejected, Dropped: len(events)})
+		return respond(ctx, fiber.StatusOK, Response{Accepted: 0, Rejected: rejected, Dropped: len(events)})
 	}
 	tracked := c.trackingAllowed(ctx, s)
-	keeps := make([]bool, len(events))
+	var keepsArr [16]bool
+	keeps := keepsArr[:0]
+	if len(events) > len(keepsArr) {
+		keeps = make([]bool, 0, len(events))
+	}
+	keeps = keeps[:len(events)]
 	anyKept := false
 	for i, e := range events {
 		keeps[i] = tracked && hasConsent(s, e)
@@ -129,7 +136,9 @@ func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, i
 		vid = c.visitor(ctx)
 		ip = enrich.AnonymizeIPString(ctx.IP())
 	}
-	msgs := make([]kafka.Message, 0, len(events))
+	mp := msgsPool.Get().(*[]kafka.Message)
+	defer putMsgs(mp)
+	msgs := (*mp)[:0]
 	dropped := 0
 	scratch := encodeBufs.Get().(*[]byte)
 	defer putEncodeBuf(scratch)
@@ -152,6 +161,7 @@ func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, i
 		}
 		msgs = append(msgs, record(c.topic, key, value, now))
 	}
+	*mp = msgs
 	if len(msgs) > 0 {
 		if err := c.pub.Publish(ctx.UserContext(), msgs...); err != nil {
 			c.count["unavailable"].Add(float64(len(msgs)))
@@ -169,9 +179,51 @@ func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, i
 	res := Response{Accepted: len(msgs), Rejected: rejected, Dropped: dropped}
 	if len(msgs) == 0 && dropped == 0 && len(rejected) > 0 {
 		res.Error = "no event of the batch is valid"
-		return ctx.Status(fiber.StatusBadRequest).JSON(res)
+		return respond(ctx, fiber.StatusBadRequest, res)
 	}
-	return ctx.JSON(res)
+	return respond(ctx, fiber.StatusOK, res)
+}
+
+// respond answers res with status code, as ctx.Status(code).JSON(res)
+// would; without reflection when nothing was rejected.
+func respond(ctx *fiber.Ctx, code int, res Response) error {
+	ctx.Status(code)
+	var buf [96]byte
+	b, ok := appendResponse(buf[:0], res)
+	if !ok {
+		return ctx.JSON(res)
+	}
+	ctx.Response().SetBody(b) // copies
+	ctx.Response().Header.SetContentType(fiber.MIMEApplicationJSON)
+	return nil
+}
+
+// appendResponse appends the JSON encoding of res, as json.Marshal writes
+// it, when it has no error and rejects nothing; else it reports false.
+func appendResponse(dst []byte, res Response) ([]byte, bool) {
+	if res.Error != "" || res.Rejected == nil || len(res.Rejected) > 0 {
+		return dst, false
+	}
+	dst = append(dst, `{"accepted":`...)
+	dst = strconv.AppendInt(dst, int64(res.Accepted), 10)
+	dst = append(dst, `,"rejected":[]`...)
+	if res.Dropped != 0 {
+		dst = append(dst, `,"dropped":`...)
+		dst = strconv.AppendInt(dst, int64(res.Dropped), 10)
+	}
+	return append(dst, '}'), true
+}
+
+// msgsPool holds the slices an intake request gathers its records in; the
+// publisher copies them.
+var msgsPool = sync.Pool{New: func() any { return new([]kafka.Message) }}
+
+func putMsgs(mp *[]kafka.Message) {
+	clear(*mp) // let the records go
+	*mp = (*mp)[:0]
+	if cap(*mp) <= event.MaxBatchEvents {
+		msgsPool.Put(mp)
+	}
 }
 
 // encodeBufs holds buffers an event is encoded in before it is copied to a
@@ -264,12 +316,20 @@ func (c *Collector) setCookie(ctx *fiber.Ctx, name, value string, maxAge time.Du
 	ctx.Cookie(ck)
 }
 
+// validVisitorID reports whether s is a visitor id: 32 hex digits, in
+// either case.
 func validVisitorID(s string) bool {
 	if len(s) != 32 {
 		return false
 	}
-	_, err := hex.DecodeString(s)
-	return err == nil
+	for i := range len(s) {
+		switch c := s[i]; {
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // newID returns 128 random bits in hex.

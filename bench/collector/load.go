@@ -28,71 +28,72 @@ var acceptedOne = []byte(`"accepted":1`)
 
 // tally counts the outcomes of requests. It is not safe for concurrent
 // use: each sender keeps its own and they are added up at the end.
+// The load generator's process sends it to the benchmark's as JSON.
 type tally struct {
-	ok         uint64 // 2xx, and for the collector "accepted":1
-	window     uint64 // ok answers received within the measured window
-	non2xx     uint64
-	unaccepted uint64 // collector 2xx not saying "accepted":1
-	errs       uint64 // no answer: connection errors, timeouts
-	statuses   map[int]uint64
-	firstErr   string
+	OK         uint64         `json:"ok"`         // 2xx, and for the collector "accepted":1
+	Window     uint64         `json:"window"`     // ok answers received within the measured window
+	Non2xx     uint64         `json:"non2xx"`     // answers other than 2xx
+	Unaccepted uint64         `json:"unaccepted"` // collector 2xx not saying "accepted":1
+	Errs       uint64         `json:"errors"`     // no answer: connection errors, timeouts
+	Statuses   map[int]uint64 `json:"statuses,omitempty"`
+	FirstErr   string         `json:"first_error,omitempty"`
 }
 
 // record counts one request's outcome and reports whether it succeeded.
 func (t *tally) record(tg target, resp *fasthttp.Response, err error) bool {
 	switch code := resp.StatusCode(); {
 	case err != nil:
-		t.errs++
-		if t.firstErr == "" {
-			t.firstErr = err.Error()
+		t.Errs++
+		if t.FirstErr == "" {
+			t.FirstErr = err.Error()
 		}
 	case code < 200 || code > 299:
-		t.non2xx++
-		if t.statuses == nil {
-			t.statuses = map[int]uint64{}
+		t.Non2xx++
+		if t.Statuses == nil {
+			t.Statuses = map[int]uint64{}
 		}
-		t.statuses[code]++
-		if t.firstErr == "" {
-			t.firstErr = fmt.Sprintf("%d %s", code, bytes.TrimSpace(resp.Body()))
+		t.Statuses[code]++
+		if t.FirstErr == "" {
+			t.FirstErr = fmt.Sprintf("%d %s", code, bytes.TrimSpace(resp.Body()))
 		}
 	case tg.collector && !bytes.Contains(resp.Body(), acceptedOne):
-		t.unaccepted++
-		if t.firstErr == "" {
-			t.firstErr = fmt.Sprintf("%d %s", code, bytes.TrimSpace(resp.Body()))
+		t.Unaccepted++
+		if t.FirstErr == "" {
+			t.FirstErr = fmt.Sprintf("%d %s", code, bytes.TrimSpace(resp.Body()))
 		}
 	default:
-		t.ok++
+		t.OK++
 		return true
 	}
 	return false
 }
 
 func (t *tally) add(o *tally) {
-	t.ok += o.ok
-	t.window += o.window
-	t.non2xx += o.non2xx
-	t.unaccepted += o.unaccepted
-	t.errs += o.errs
-	for code, n := range o.statuses {
-		if t.statuses == nil {
-			t.statuses = map[int]uint64{}
+	t.OK += o.OK
+	t.Window += o.Window
+	t.Non2xx += o.Non2xx
+	t.Unaccepted += o.Unaccepted
+	t.Errs += o.Errs
+	for code, n := range o.Statuses {
+		if t.Statuses == nil {
+			t.Statuses = map[int]uint64{}
 		}
-		t.statuses[code] += n
+		t.Statuses[code] += n
 	}
-	if t.firstErr == "" {
-		t.firstErr = o.firstErr
+	if t.FirstErr == "" {
+		t.FirstErr = o.FirstErr
 	}
 }
 
 // rate returns the answers counted in the window per second of d.
-func (t *tally) rate(d time.Duration) float64 { return float64(t.window) / d.Seconds() }
+func (t *tally) rate(d time.Duration) float64 { return float64(t.Window) / d.Seconds() }
 
 func (t *tally) String() string {
-	s := fmt.Sprintf("ok=%d in_window=%d non2xx=%d unaccepted=%d errors=%d", t.ok, t.window, t.non2xx, t.unaccepted, t.errs)
-	if len(t.statuses) > 0 {
+	s := fmt.Sprintf("ok=%d in_window=%d non2xx=%d unaccepted=%d errors=%d", t.OK, t.Window, t.Non2xx, t.Unaccepted, t.Errs)
+	if len(t.Statuses) > 0 {
 		var codes []string
-		for _, code := range slices.Sorted(maps.Keys(t.statuses)) {
-			codes = append(codes, fmt.Sprintf("%d:%d", code, t.statuses[code]))
+		for _, code := range slices.Sorted(maps.Keys(t.Statuses)) {
+			codes = append(codes, fmt.Sprintf("%d:%d", code, t.Statuses[code]))
 		}
 		s += " statuses=" + strings.Join(codes, ",")
 	}
@@ -101,11 +102,11 @@ func (t *tally) String() string {
 
 // failure returns an error describing the failed requests, if any.
 func (t *tally) failure(name string) error {
-	if t.non2xx+t.unaccepted+t.errs == 0 {
+	if t.Non2xx+t.Unaccepted+t.Errs == 0 {
 		return nil
 	}
 	return fmt.Errorf("%s: %d non-2xx answers, %d 2xx answers without \"accepted\":1, %d requests without an answer; first: %s",
-		name, t.non2xx, t.unaccepted, t.errs, t.firstErr)
+		name, t.Non2xx, t.Unaccepted, t.Errs, t.FirstErr)
 }
 
 // newClient returns a keep-alive client of at most conns connections to
@@ -170,7 +171,7 @@ func closedLoop(ctx context.Context, t target, g *generator, cfg config) *tally 
 				}
 				if s.send() {
 					if now := time.Now(); !now.Before(from) && now.Before(end) {
-						s.tally.window++
+						s.tally.Window++
 					}
 				}
 			}
@@ -252,15 +253,7 @@ func openLoop(ctx context.Context, t target, g *generator, rate float64, workers
 		res.latencies = append(res.latencies, latencies[w]...)
 		res.lags = append(res.lags, lags[w]...)
 	}
-	res.window = res.ok
+	res.Window = res.OK
 	res.unsent = int(n) - len(res.lags)
 	return res
-}
-
-// failure returns an error describing failed or unsent requests, if any.
-func (r *openResult) failure(name string) error {
-	if r.unsent > 0 {
-		return fmt.Errorf("%s: %d of %d scheduled requests not sent by the deadline", name, r.unsent, r.scheduled)
-	}
-	return r.tally.failure(name)
 }

@@ -105,30 +105,41 @@ func startMeter() *meter {
 
 // usage is what a meter measured.
 type usage struct {
+	own               time.Duration // CPU time of this process
 	cores, otherCores float64
+	loadCores         float64 // the load generator's process
 	schedWaitP99      time.Duration
 	gcs               uint64
-	hasOther          bool
+	hasOther, hasLoad bool
 }
 
 func (u usage) String() string {
 	s := fmt.Sprintf("cpu_cores=%.2f", u.cores)
+	if u.hasLoad {
+		s += fmt.Sprintf(" load_generator_cores=%.2f", u.loadCores)
+	}
 	if u.hasOther {
 		s += fmt.Sprintf(" other_processes_cores=%.2f", u.otherCores)
 	}
 	return s + fmt.Sprintf(" sched_wait_p99_ms=%.3f gc_cycles=%d", ms(u.schedWaitP99), u.gcs)
 }
 
-// stop returns what was used since startMeter.
-func (m *meter) stop() usage {
+// stop returns what was used since startMeter. load is the CPU time the
+// load generator's process used meanwhile, if any, which is counted apart
+// from other processes'.
+func (m *meter) stop(load time.Duration) usage {
 	wall := time.Since(m.wall)
 	own, system := cpuTime()-m.own, systemBusy()-m.system
 	now := []metrics.Sample{{Name: schedLatencies}, {Name: gcCycles}}
 	metrics.Read(now)
-	u := usage{cores: float64(own) / float64(wall)}
+	u := usage{own: own, cores: float64(own) / float64(wall)}
+	if load > 0 {
+		u.hasLoad = true
+		u.loadCores = float64(load) / float64(wall)
+	}
 	if m.system > 0 && system > 0 {
 		u.hasOther = true
-		u.otherCores = max(float64(system-own)/float64(wall), 0)
+		u.otherCores = max(float64(system-own-load)/float64(wall), 0)
 	}
 	if now[0].Value.Kind() == metrics.KindFloat64Histogram && m.rt[0].Value.Kind() == metrics.KindFloat64Histogram {
 		u.schedWaitP99 = histogramQuantile(m.rt[0].Value.Float64Histogram(), now[0].Value.Float64Histogram(), 0.99)

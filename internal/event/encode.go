@@ -165,8 +165,14 @@ func (enc *encoder) marshal(v any) {
 	enc.buf = append(enc.buf, raw...)
 }
 
-// keysPool holds slices for sorting a map's keys.
-var keysPool = sync.Pool{New: func() any { return new([]string) }}
+// member is a key of an object and its value.
+type member struct {
+	key   string
+	value any
+}
+
+// membersPool holds slices for sorting an object's members.
+var membersPool = sync.Pool{New: func() any { return new([]member) }}
 
 // object appends m, keys in order.
 func (enc *encoder) object(m map[string]any) {
@@ -175,43 +181,43 @@ func (enc *encoder) object(m map[string]any) {
 		return
 	}
 	enc.depth++
-	kp := keysPool.Get().(*[]string)
-	keys := (*kp)[:0]
-	for k := range m {
-		keys = append(keys, k)
+	mp := membersPool.Get().(*[]member)
+	members := (*mp)[:0]
+	for k, v := range m {
+		members = append(members, member{k, v})
 	}
-	sortStrings(keys)
+	sortMembers(members)
 	enc.buf = append(enc.buf, '{')
-	for i, k := range keys {
+	for i := range members {
 		if i > 0 {
 			enc.buf = append(enc.buf, ',')
 		}
-		enc.buf = appendString(enc.buf, k)
+		enc.buf = appendString(enc.buf, members[i].key)
 		enc.buf = append(enc.buf, ':')
-		enc.value(m[k])
+		enc.value(members[i].value)
 		if enc.err != nil {
 			break
 		}
 	}
 	enc.buf = append(enc.buf, '}')
-	clear(keys)
-	*kp = keys[:0]
-	if cap(keys) <= 1024 {
-		keysPool.Put(kp)
+	clear(members) // let the values go
+	*mp = members[:0]
+	if cap(members) <= 1024 {
+		membersPool.Put(mp)
 	}
 	enc.depth--
 }
 
-// sortStrings sorts keys by byte, as json.Marshal sorts a map's keys:
-// insertion sort for the few keys of a typical object.
-func sortStrings(keys []string) {
-	if len(keys) > 12 {
-		slices.Sort(keys)
+// sortMembers sorts members by key, byte by byte, as json.Marshal sorts a
+// map's keys: insertion sort for the few keys of a typical object.
+func sortMembers(members []member) {
+	if len(members) > 12 {
+		slices.SortFunc(members, func(a, b member) int { return strings.Compare(a.key, b.key) })
 		return
 	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && strings.Compare(keys[j-1], keys[j]) > 0; j-- {
-			keys[j-1], keys[j] = keys[j], keys[j-1]
+	for i := 1; i < len(members); i++ {
+		for j := i; j > 0 && members[j-1].key > members[j].key; j-- {
+			members[j-1], members[j] = members[j], members[j-1]
 		}
 	}
 }
@@ -269,11 +275,16 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if htmlSafe[c] {
-				i++
-				continue
-			}
+		i += plainRun(s[i:])
+		if i == len(s) {
+			break
+		}
+		c := s[i]
+		if plain[c] {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '\\', '"':
@@ -314,9 +325,35 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// htmlSafe holds the ASCII bytes a JSON string holds as they are when
-// escaped for HTML: printable ones but for ", \, <, > and &.
-var htmlSafe = func() (t [utf8.RuneSelf]bool) {
+// plainRun returns the length of the plain prefix of s (see plain) in
+// whole words of 8 bytes: it looks at 8 bytes at a time, the few cases that
+// need a look left to the caller.
+func plainRun(s string) int {
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	n := 0
+	for ; len(s) >= 8; s = s[8:] {
+		x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		// A top bit of (v-n*ones)&^v is set where a byte of v is below n,
+		// if any is (exact for whether, not for which): bytes of 0x80 and
+		// up, below 0x20, and equal to ", \, <, > or & (v = x^c, below 1).
+		special := x | (x-0x20*ones)&^x |
+			(x^('"'*ones)-ones)&^(x^('"'*ones)) |
+			(x^('\\'*ones)-ones)&^(x^('\\'*ones)) |
+			(x^('<'*ones)-ones)&^(x^('<'*ones)) |
+			(x^('>'*ones)-ones)&^(x^('>'*ones)) |
+			(x^('&'*ones)-ones)&^(x^('&'*ones))
+		if special&tops != 0 {
+			break
+		}
+		n += 8
+	}
+	return n
+}
+
+// plain holds the bytes a JSON string escaped for HTML holds as they are:
+// printable ASCII but for ", \, <, > and &. Other bytes need a look.
+var plain = func() (t [256]bool) {
 	for c := 0x20; c < utf8.RuneSelf; c++ {
 		t[c] = true
 	}

@@ -92,7 +92,7 @@ func TestAppendJSON(t *testing.T) {
 		{"deep", Event{Type: TypePage, Properties: nestedMap(maxEncodeDepth+10, []any{1.0, "x"})}},
 		{"times in zones and years", Event{Type: TypePage,
 			Timestamp:  time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
-			SentAt:     time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.FixedZone("", -(23*3600 + 59*60))),
+			SentAt:     time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.FixedZone("", -(23*3600+59*60))),
 			ReceivedAt: time.Date(2000, 2, 29, 1, 2, 3, 400_000_000, time.FixedZone("", 5*3600+30*60))}},
 
 		{"nan", Event{Type: TypePage, Properties: map[string]any{"x": math.NaN()}}},
@@ -290,4 +290,24 @@ func BenchmarkAppendJSON(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestAppendStringEveryByte checks the escaping of every byte value at
+// every position of a string of two words and a bit, against json.Marshal.
+func TestAppendStringEveryByte(t *testing.T) {
+	for c := range 256 {
+		for pos := range 19 {
+			b := []byte(strings.Repeat("a", 19))
+			b[pos] = byte(c)
+			for _, s := range []string{string(b), string(b[:pos+1]) + "é" + string(b[pos+1:])} {
+				want, err := json.Marshal(s)
+				if err != nil {
+					t.Fatalf("json.Marshal(%q) = %v", s, err)
+				}
+				if got := appendString(nil, s); !bytes.Equal(got, want) {
+					t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
+				}
+			}
+		}
+	}
 }

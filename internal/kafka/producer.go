@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -113,15 +114,26 @@ func (p *Producer) Publish(ctx context.Context, msgs ...Message) error {
 	if p.closed {
 		return ErrProducerClosed
 	}
-	kms := make([]kafkago.Message, len(msgs))
+	kp := kafkaMsgs.Get().(*[]kafkago.Message)
+	kms := slices.Grow((*kp)[:0], len(msgs))[:len(msgs)]
 	for i, m := range msgs {
 		kms[i] = toKafka(m)
 	}
 	if err := p.w.WriteMessages(ctx, kms...); err != nil {
+		// Not reused: the error may hold some of kms.
 		return fmt.Errorf("produce %d records: %w", len(msgs), err)
+	}
+	// The writer copied what it keeps; an async one keeps nothing of kms
+	// once WriteMessages returns either.
+	clear(kms)
+	if *kp = kms[:0]; cap(kms) <= 1<<16 {
+		kafkaMsgs.Put(kp)
 	}
 	return nil
 }
+
+// kafkaMsgs holds slices Publish converts records in.
+var kafkaMsgs = sync.Pool{New: func() any { return new([]kafkago.Message) }}
 
 // Close flushes queued records, waits for their acks and closes the
 // connections. Publish fails with ErrProducerClosed afterwards.

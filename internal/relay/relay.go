@@ -58,7 +58,8 @@ type Relay struct {
 
 	mu       sync.Mutex
 	queue    []kafka.Message
-	diverted bool // the spool holds hits: new ones go behind them
+	spare    []kafka.Message // a sent batch's array, empty, for the next queue
+	diverted bool            // the spool holds hits: new ones go behind them
 	closed   bool
 	abandon  bool // Close's deadline passed: spool the queue and stop
 	inflight bool // a batch from the queue is being sent
@@ -107,9 +108,12 @@ func New(kcfg kafka.Config, sp *spool.Spool, opts Options, logger *slog.Logger, 
 				Name: "ecrm_collector_spool_bytes", Help: "Bytes waiting in the spool."},
 				func() float64 { return float64(sp.Bytes()) }))
 	}
-	// kafka-go sizes each partition's batch buffer by BatchSize at every
-	// round trip, so keep it small; a round trip still carries MaxBatch.
-	r.out = kafka.NewProducer(kcfg, false, kafka.ProducerOptions{BatchSize: 256, MaxAttempts: opts.MaxAttempts, Fast: true})
+	// kafka-go allocates each partition's batch buffer at BatchSize at
+	// every round trip, however few records it gets, so keep it small: at
+	// tens of thousands of hits a second a round trip gives a partition a
+	// few dozen. A round trip still carries MaxBatch, in several requests
+	// to a partition when it has more.
+	r.out = kafka.NewProducer(kcfg, false, kafka.ProducerOptions{BatchSize: 64, MaxAttempts: opts.MaxAttempts, Fast: true})
 	return r
 }
 
@@ -223,13 +227,17 @@ func (r *Relay) step() (bool, error) {
 	}
 	diverted := r.diverted
 	var batch []kafka.Message
+	whole := false // batch holds the queue's whole array, reusable once sent
 	if !diverted {
 		n := min(len(r.queue), r.opts.MaxBatch)
 		batch = r.queue[:n:n]
 		r.queue = r.queue[n:]
 		r.inflight = n > 0
 		if len(r.queue) == 0 {
-			r.queue = nil
+			// Publish fills the array of the batch sent before this one
+			// meanwhile, rather than growing a new one from nothing.
+			whole = true
+			r.queue, r.spare = r.spare, nil
 		}
 	}
 	r.mu.Unlock()
@@ -252,6 +260,12 @@ func (r *Relay) step() (bool, error) {
 		now := time.Now()
 		for _, m := range batch {
 			r.latency.Observe(now.Sub(m.Time).Seconds())
+		}
+		if whole && cap(batch) <= 4*r.opts.MaxBatch { // not the array of a backlog
+			clear(batch) // let the records go
+			r.mu.Lock()
+			r.spare = batch[:0]
+			r.mu.Unlock()
 		}
 		return true, nil
 	}
