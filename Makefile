@@ -45,7 +45,7 @@ fuzz: ## Run each fuzz target for a short while (FUZZTIME, default 20s).
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$${FUZZTIME:-20s} ./internal/enrich/
 
 .PHONY: bench
-bench: bench-go bench-collector eval ## Run every benchmark and load test (never part of make test).
+bench: bench-go bench-collector bench-profiler eval ## Run every benchmark and load test (never part of make test).
 
 .PHONY: bench-go
 bench-go: ## Run the Go micro-benchmarks.
@@ -54,6 +54,10 @@ bench-go: ## Run the Go micro-benchmarks.
 .PHONY: bench-collector
 bench-collector: ## Load-test the collector (embedded Kafka, loopback HTTP) against a bare Fiber handler: peak rps ratio, p50/p99 at half the peak, every accepted hit in Kafka (DURATION, default 10s).
 	$(GO) run ./bench/collector -duration $${DURATION:-10s}
+
+.PHONY: bench-profiler
+bench-profiler: ## Benchmark the profiler in one process on embedded Kafka: hits/s one member turns into profiles from a backlog (EVENTS, default 200000), and send-to-visible freshness through collector, profiler and view at RATE hits/s (default 10000) for DURATION (default 10s).
+	$(GO) run ./bench/profiler -events $${EVENTS:-200000} -rate $${RATE:-10000} -duration $${DURATION:-10s}
 
 RECSYS ?= ../shared/data/recsys
 .PHONY: eval
