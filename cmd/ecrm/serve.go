@@ -163,7 +163,7 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 		if err != nil {
 			return err
 		}
-		out := kafka.NewProducer(kcfg, false, kafka.ProducerOptions{})
+		out := kafka.NewProducer(kcfg, false, kafka.ProducerOptions{Fast: true, BatchSize: 64})
 		stops = append(stops, stopper{"profiler producer", func(context.Context) error { return out.Close() }})
 		p := profiler.New(kcfg, profiler.Config{GroupID: cfg.GroupID, Segments: segments}, db, out, logger, reg)
 		background("profiler", p.Run)

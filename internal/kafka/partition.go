@@ -56,7 +56,7 @@ func (a *Appender) Append(ctx context.Context, topic string, partition int, msgs
 		Partition:    partition,
 		RequiredAcks: kafkago.RequireAll,
 		Records:      kafkago.NewRecordReader(recs...),
-		Compression:  kafkago.Zstd,
+		Compression:  kafkago.Lz4,
 	})
 	if err != nil {
 		return 0, fmt.Errorf("append to %s/%d: %w", topic, partition, err)

@@ -142,7 +142,7 @@ func New(kcfg kafka.Config, cfg Config, db *store.DB, out Publisher, logger *slo
 	for _, id := range cfg.IgnoreIDs {
 		p.ignore[strings.ToLower(strings.TrimSpace(id))] = true
 	}
-	p.group = kafka.NewGroup(kcfg, cfg.GroupID, p.topics.Hits, p, kafka.ReadOptions{Logger: p.log, MaxBatch: 2000})
+	p.group = kafka.NewGroup(kcfg, cfg.GroupID, p.topics.Hits, p, kafka.ReadOptions{Logger: p.log, MaxBatch: 2000, Linger: 10 * time.Millisecond})
 	p.m = metrics{
 		hits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ecrm_profiler_records_total", Help: "Records the profiler processed, by kind (hit, merge, absorb, forward, bot, invalid).",

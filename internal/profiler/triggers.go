@@ -126,7 +126,7 @@ func (b *batch) finish(now time.Time) {
 // evaluate brings a profile's segment membership up to date and emits the
 // segments it entered and left.
 func (b *batch) evaluate(key string, prof *profile.Profile, now time.Time) {
-	if b.p.cfg.Segments == nil {
+	if b.p.cfg.Segments == nil || (len(prof.Segments) == 0 && b.p.cfg.Segments.Len() == 0) {
 		return
 	}
 	matched := b.p.cfg.Segments.Match(prof.Vars(now, b.p.breakpoints(siteOf(prof), now)))

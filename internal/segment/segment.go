@@ -140,6 +140,13 @@ func (r *Registry) List() []Segment {
 	return out
 }
 
+// Len returns the number of segments.
+func (r *Registry) Len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.segs)
+}
+
 // Match returns the ids, sorted, of the segments whose expression the
 // variables satisfy.
 func (r *Registry) Match(vars map[string]any) []string {

@@ -9,7 +9,11 @@ import (
 	"log/slog"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 )
+
+// CacheBytes is the block cache of each store (256 MiB).
+const CacheBytes = 256 << 20
 
 // ErrNotFound is returned by Get when a key is absent.
 var ErrNotFound = errors.New("store: not found")
@@ -24,9 +28,21 @@ func Open(dir string, logger *slog.Logger) (*DB, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	db, err := pebble.Open(dir, &pebble.Options{
+	cache := pebble.NewCache(CacheBytes)
+	defer cache.Unref() // the DB holds its own reference
+	opts := &pebble.Options{
 		Logger: pebbleLogger{logger.With("component", "pebble", "dir", dir)},
-	})
+		Cache:  cache,
+		// Profiles are rewritten often: a larger memtable lets old versions
+		// die in memory instead of in compactions.
+		MemTableSize: 64 << 20,
+	}
+	for i := range opts.Levels {
+		// Most lookups of links and dedup keys are for absent keys: a bloom
+		// filter answers them without reading a block.
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
