@@ -53,6 +53,7 @@ type batch struct {
 	rfms    map[string]*stats.RFM
 	results map[string]*campaign.Result
 	aggs    map[string][]byte // encoded changed aggregates, once finished
+	cache   *partCache        // committed state of earlier batches
 }
 
 // encode returns the JSON of the changed profile owned by key, encoding it
@@ -71,7 +72,7 @@ func (b *batch) encode(key string) []byte {
 
 func newBatch(p *Profiler, partition int) *batch {
 	return &batch{
-		p: p, partition: partition,
+		p: p, partition: partition, cache: p.cache(partition),
 		profiles: map[string]*profile.Profile{}, dirty: map[string]bool{},
 		links: map[string]string{}, linkDirty: map[string]bool{},
 		before: map[string]before{}, timers: map[string]bool{},
@@ -343,6 +344,11 @@ func (b *batch) load(key string) *profile.Profile {
 	if prof, ok := b.profiles[key]; ok {
 		return prof
 	}
+	if prof, ok := b.cache.profiles[key]; ok {
+		b.profiles[key] = prof
+		b.remember(key, prof)
+		return prof
+	}
 	var prof *profile.Profile
 	v, err := b.p.db.Get(profileKey(b.partition, key))
 	switch {
@@ -373,6 +379,10 @@ func (b *batch) loadOrCreate(key string) *profile.Profile {
 // link returns the user an anonymous identifier is linked to, or "".
 func (b *batch) link(anon string) string {
 	if u, ok := b.links[anon]; ok {
+		return u
+	}
+	if u, ok := b.cache.links[anon]; ok {
+		b.links[anon] = u
 		return u
 	}
 	v, err := b.p.db.Get(linkKey(b.partition, anon))

@@ -103,6 +103,7 @@ type Profiler struct {
 
 	mu     sync.Mutex
 	active map[int]bool
+	caches map[int]*partCache
 	rfm    *rfmView
 }
 
@@ -137,6 +138,7 @@ func New(kcfg kafka.Config, cfg Config, db *store.DB, out Publisher, logger *slo
 		log:    logger.With("component", "profiler"),
 		ignore: map[string]bool{},
 		active: map[int]bool{},
+		caches: map[int]*partCache{},
 		rfm:    &rfmView{partials: map[string]map[string]stats.RFM{}},
 	}
 	for _, id := range cfg.IgnoreIDs {
@@ -190,6 +192,7 @@ func (p *Profiler) Open(ctx context.Context, partition int) (int64, error) {
 	p.mu.Lock()
 	p.active[partition] = true
 	p.mu.Unlock()
+	p.dropCache(partition)
 	if err := p.restore(ctx, partition); err != nil {
 		return 0, err
 	}
@@ -206,10 +209,12 @@ func (p *Profiler) Open(ctx context.Context, partition int) (int64, error) {
 	return int64(binary.BigEndian.Uint64(v)), nil
 }
 
-// Close implements kafka.PartitionHandler.
+// Close implements kafka.PartitionHandler. The partition's cache goes:
+// it may hold the changes of a batch that failed.
 func (p *Profiler) Close(partition int) {
 	p.mu.Lock()
 	delete(p.active, partition)
+	delete(p.caches, partition)
 	p.mu.Unlock()
 }
 
@@ -287,7 +292,9 @@ func (p *Profiler) Handle(ctx context.Context, partition int, msgs []kafka.Messa
 	next := msgs[len(msgs)-1].Offset + 1
 	changes := b.changelog(next)
 	if size := changeBytes(changes); size > kafka.MaxAppendBytes/2 && len(msgs) > 1 {
-		// Too much state for one atomic append: do it in halves.
+		// Too much state for one atomic append: do it in halves. This try
+		// changed cached profiles in place: forget them.
+		p.dropCache(partition)
 		half := len(msgs) / 2
 		if err := p.Handle(ctx, partition, msgs[:half]); err != nil {
 			return err
@@ -304,6 +311,7 @@ func (p *Profiler) Handle(ctx context.Context, partition int, msgs []kafka.Messa
 	if err := b.commit(next, base+int64(len(changes))); err != nil {
 		return err
 	}
+	b.keep()
 	p.m.batch.Observe(time.Since(start).Seconds())
 	return nil
 }
