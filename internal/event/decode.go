@@ -56,6 +56,14 @@ type single struct {
 // fail to decode or validate are listed in Rejected and the rest kept.
 // The batch's context, when present, fills keys missing from each event's.
 func DecodeBatch(body []byte) (*Batch, error) {
+	if b, ok := decodeBatchFast(body); ok {
+		return b, nil
+	}
+	return decodeBatchSlow(body)
+}
+
+// decodeBatchSlow is DecodeBatch with encoding/json, for any body.
+func decodeBatchSlow(body []byte) (*Batch, error) {
 	if len(body) <= MaxEventBytes {
 		// No event of a body this small can be too large, so decode it in
 		// one pass; a body with a malformed event takes the slower path,
