@@ -19,7 +19,7 @@ build: ## Build the ecrm binary into bin/.
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/ecrm
 
 .PHONY: test
-test: test-go test-js ## Run every test: Go (vet, race detector) and the browser tag (unit tests, size, freshness of the built tag).
+test: test-go test-js test-browser ## Run every test: Go (vet, race detector, end-to-end on the embedded broker), the tag (unit tests, size, freshness of the build) and the browser tests in Chromium.
 
 .PHONY: test-go
 test-go: ## Run go vet and the Go tests with the race detector.
@@ -30,6 +30,10 @@ test-go: ## Run go vet and the Go tests with the race detector.
 .PHONY: test-js
 test-js: sdk-js/node_modules ## Test the browser tag: node unit tests, gzip size, committed build up to date.
 	cd sdk-js && $(NPM) test && $(NPM) run size && $(NPM) run check-dist
+
+.PHONY: test-browser
+test-browser: sdk-js/node_modules ## Run the tag and the console in Debian's Chromium (/usr/bin/chromium, apt-get install chromium) against a real ecrm run.
+	cd sdk-js && $(NPM) run test:browser
 
 sdk-js/node_modules: sdk-js/package.json sdk-js/package-lock.json
 	cd sdk-js && $(NPM) ci --no-audit --no-fund

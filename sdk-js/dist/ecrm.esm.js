@@ -129,7 +129,6 @@ function createTracker(w, src) {
         locale: nav.language,
         library: { name: "ecrm.js", version: VERSION },
         campaign: s.c,
-        consent: cons && { categoryPreferences: cons },
         sessionId: s.id
       }
     }, f);
@@ -148,8 +147,8 @@ function createTracker(w, src) {
       }
     }, ms));
   }
-  function take() {
-    for (var b = [], n = 0, e; (e = queue[b.length]) && (n += size(e)) < 6e4; ) b.push(e);
+  function take(skip) {
+    for (var b = [], n = 0, i = 0, e; (e = queue[i++]) && (n += size(e)) < 6e4; ) skip && skip.indexOf(e) >= 0 || b.push(e) && (e.context.consent = cons && { categoryPreferences: cons });
     return b;
   }
   function body(b) {
@@ -164,7 +163,7 @@ function createTracker(w, src) {
   function flush() {
     if (inflight || !allowed() || !queue.length) return;
     var b = take();
-    inflight = 1;
+    inflight = b;
     call(host + "/v1/batch", { method: "POST", body: body(b), keepalive: true, credentials: "include" }).then(function(r) {
       if (r.status > 499) throw 0;
       attempt = 0;
@@ -180,7 +179,7 @@ function createTracker(w, src) {
   }
   function beacon() {
     if (!allowed() || attempt) return;
-    for (var b; queue.length && nav.sendBeacon && nav.sendBeacon(host + "/v1/batch", body(b = take())); ) done(b);
+    for (var b; (b = take(inflight)).length && nav.sendBeacon && nav.sendBeacon(host + "/v1/batch", body(b)); ) done(b);
   }
   function opt(g) {
     api.consent(g);

@@ -119,7 +119,6 @@ export function createTracker(w, src) {
         locale: nav.language,
         library: { name: 'ecrm.js', version: VERSION },
         campaign: s.c,
-        consent: cons && { categoryPreferences: cons },
         sessionId: s.id
       }
     }, f)
@@ -138,10 +137,11 @@ export function createTracker(w, src) {
       try { flush() } catch (e) {}
     }, ms))
   }
-  // The oldest events, up to ~60 kB (the keepalive and sendBeacon limit is
-  // 64 kB); one event is at most 32 kB, so a batch is never empty.
-  function take() {
-    for (var b = [], n = 0, e; (e = queue[b.length]) && (n += size(e)) < 6e4;) b.push(e)
+  // The oldest events but those in skip, up to ~60 kB (the keepalive and
+  // sendBeacon limit is 64 kB); one event is at most 32 kB. Each carries the
+  // consent as it is when sent, so events held until consent(true) have it.
+  function take(skip) {
+    for (var b = [], n = 0, i = 0, e; (e = queue[i++]) && (n += size(e)) < 6e4;) skip && skip.indexOf(e) >= 0 || b.push(e) && (e.context.consent = cons && { categoryPreferences: cons })
     return b
   }
   function body(b) { return json({ writeKey: key, batch: b, sentAt: iso() }) }
@@ -152,7 +152,7 @@ export function createTracker(w, src) {
   function flush() {
     if (inflight || !allowed() || !queue.length) return
     var b = take()
-    inflight = 1
+    inflight = b
     // A string body is sent as text/plain: no CORS preflight.
     call(host + '/v1/batch', { method: 'POST', body: body(b), keepalive: true, credentials: 'include' }).then(function (r) {
       if (r.status > 499) throw 0
@@ -170,10 +170,11 @@ export function createTracker(w, src) {
     })
   }
   // While the collector is failing (attempt > 0) events stay queued for the
-  // next page rather than go into a beacon nobody can check.
+  // next page rather than go into a beacon nobody can check. The batch a
+  // fetch (keepalive) is still sending is not sent again.
   function beacon() {
     if (!allowed() || attempt) return
-    for (var b; queue.length && nav.sendBeacon && nav.sendBeacon(host + '/v1/batch', body(b = take()));) done(b)
+    for (var b; (b = take(inflight)).length && nav.sendBeacon && nav.sendBeacon(host + '/v1/batch', body(b));) done(b)
   }
 
   // optOut / optIn: the consent choice here, and the collector's own opt-out
