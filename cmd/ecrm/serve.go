@@ -178,6 +178,7 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 	var pers *personalize.Server
 	var segAdmin *personalize.SegmentAdmin
 	var decisions *personalize.Decisions
+	var console *personalize.Console
 	if roles["personalize"] {
 		db, err := openStore("personalize")
 		if err != nil {
@@ -216,6 +217,7 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 		stops = append(stops, stopper{"exposure producer", func(context.Context) error { return exposures.Close() }})
 		decisions = personalize.NewDecisions(pers, campaigns, exposures, configOut, statsView)
 		segAdmin = personalize.NewSegmentAdmin(segments, configOut, topics.Config)
+		console = personalize.NewConsole(personalize.ConsoleOptions{View: v, Stats: statsView, Segments: segments, Campaigns: campaigns, Recent: lrn.Recent, Server: pers})
 	}
 
 	var col *collector.Collector
@@ -274,6 +276,9 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 	}
 	if decisions != nil {
 		decisions.Routes(app, auth)
+	}
+	if console != nil {
+		console.Routes(app, auth)
 	}
 	app.Use(func(c *fiber.Ctx) error {
 		return web.Errorf(fiber.StatusNotFound, "no route "+c.Method()+" "+c.Path())

@@ -177,7 +177,7 @@ func (h *harness) read(tb testing.TB) state {
 // after a pause to catch late double counts, and returns it.
 func (h *harness) settle(tb testing.TB, what string, ok func(state) bool) state {
 	tb.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(120 * time.Second)
 	for {
 		s := h.read(tb)
 		if ok(s) {

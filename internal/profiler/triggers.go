@@ -48,9 +48,19 @@ const (
 )
 
 // timerKey is the partition-relative store key of a timer:
-// t/<due unix seconds, 20 digits>/<kind>/<owner key>.
+// t/<due unix seconds, rounded up, 20 digits>/<kind>/<owner key>.
 func timerKey(due time.Time, kind, owner string) string {
-	return fmt.Sprintf("t/%020d/%s/%s", due.Unix(), kind, owner)
+	return fmt.Sprintf("t/%020d/%s/%s", ceilUnix(due), kind, owner)
+}
+
+// ceilUnix returns t in unix seconds, rounded up: a timer never fires
+// before its time.
+func ceilUnix(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
 }
 
 func parseTimerKey(k string) (due int64, kind, owner string, ok bool) {
@@ -180,6 +190,9 @@ func (b *batch) tick(m *kafka.Message) {
 		return
 	}
 	for _, rel := range due {
+		if set, ok := b.timers[rel]; ok && !set {
+			continue // fired by an earlier tick of this batch
+		}
 		b.timers[rel] = false
 		d, kind, owner, ok := parseTimerKey(rel)
 		if !ok {
@@ -193,11 +206,11 @@ func (b *batch) tick(m *kafka.Message) {
 		switch kind {
 		case timerCart:
 			// Fire only for the cart change that set this timer.
-			if len(prof.Cart.Lines) > 0 && prof.Cart.UpdatedAt.Add(b.p.cfg.CartAbandonAfter).Unix() == d {
+			if len(prof.Cart.Lines) > 0 && ceilUnix(prof.Cart.UpdatedAt.Add(b.p.cfg.CartAbandonAfter)) == d {
 				b.trigger(TriggerCartAbandoned, prof, "", now, map[string]any{"value": prof.Cart.Value, "items": prof.Cart.Items()})
 			}
 		case timerLapsing:
-			if at := prof.AtRiskAt(); !at.IsZero() && at.Unix() == d {
+			if at := prof.AtRiskAt(); !at.IsZero() && ceilUnix(at) == d {
 				b.trigger(TriggerLapsing, prof, "", now, map[string]any{"lifecycle": prof.Lifecycle(now)})
 			}
 		}
