@@ -49,7 +49,7 @@ fuzz: ## Run each fuzz target for a short while (FUZZTIME, default 20s).
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$${FUZZTIME:-20s} ./internal/enrich/
 
 .PHONY: bench
-bench: bench-go bench-collector bench-profiler eval ## Run every benchmark and load test (never part of make test).
+bench: bench-go bench-collector bench-profiler bench-personalize eval ## Run every benchmark and load test (never part of make test).
 
 .PHONY: bench-go
 bench-go: ## Run the Go micro-benchmarks.
@@ -62,6 +62,10 @@ bench-collector: ## Load-test the collector (embedded Kafka, loopback HTTP) agai
 .PHONY: bench-profiler
 bench-profiler: ## Benchmark the profiler in one process on embedded Kafka: hits/s one member turns into profiles from a backlog (EVENTS, default 200000), and send-to-visible freshness through collector, profiler and view at RATE hits/s (default 10000) for DURATION (default 10s).
 	$(GO) run ./bench/profiler -events $${EVENTS:-200000} -rate $${RATE:-10000} -duration $${DURATION:-10s}
+
+.PHONY: bench-personalize
+bench-personalize: ## Load-test personalize over 1M profiles in Pebble and 100k items (loopback HTTP, no Kafka) against a bare Fiber handler: peak rps ratio, p99 in the recommend and decide handlers at half the peak (DURATION, default 10s; PROFILES, default 1000000).
+	$(GO) run ./bench/personalize -duration $${DURATION:-10s} -profiles $${PROFILES:-1000000}
 
 RECSYS ?= ../shared/data/recsys
 .PHONY: eval

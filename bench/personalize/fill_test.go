@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/ecrm/ecrm/internal/identity"
+	"github.com/ecrm/ecrm/internal/kafka"
+	"github.com/ecrm/ecrm/internal/store"
+	"github.com/ecrm/ecrm/internal/view"
+)
+
+// TestFillStoreLayout checks that the view finds every visitor's profile
+// by each of their identifiers in the store fillStore wrote: the layout is
+// the one view's tailer writes.
+func TestFillStoreLayout(t *testing.T) {
+	w := newWorld(7, 500, 200, time.Now())
+	db, err := store.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	f, err := fillStore(context.Background(), db, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.profiles != w.profiles || f.identities < w.profiles {
+		t.Fatalf("fillStore() wrote %d profiles, %d identities; want %d, at least as many", f.profiles, f.identities, w.profiles)
+	}
+	v, err := view.New(kafka.Config{}.WithDefaults(), db, view.Options{}, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	for i := range w.profiles {
+		want := identity.ProfileID(w.profileKey(i))
+		for _, id := range w.identifiers(nil, i) {
+			p, err := v.Lookup(id)
+			if err != nil || p.ID != want {
+				t.Fatalf("Lookup(%q) = %v, %v; want profile %s", id, p, err, want)
+			}
+		}
+	}
+}
+
+// TestHistogramQuantile checks the handler timing's quantiles.
+func TestHistogramQuantile(t *testing.T) {
+	var h histogram
+	for d := time.Microsecond; d <= 100*time.Microsecond; d += time.Microsecond {
+		h.record(d)
+	}
+	h.record(time.Second) // past the last bucket
+	tests := []struct {
+		q    float64
+		want time.Duration
+	}{
+		{0.5, 52 * time.Microsecond},
+		{0.99, 101 * time.Microsecond},
+		{1, time.Second},
+	}
+	for _, tc := range tests {
+		if got := h.quantile(tc.q); got != tc.want {
+			t.Errorf("quantile(%v) = %v, want %v", tc.q, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,347 @@
+// Command personalize is the load benchmark of ecrm's personalize role: how
+// many GET /v1/recommend and GET /v1/decide requests per second it answers
+// on this machine, compared with a bare Fiber handler, and how long its
+// handlers take at half that rate, over the state of a shop of -profiles
+// visitors and -items items.
+//
+// The state is built in this process, without Kafka, as personalize would
+// hold it after reading the topics: a Pebble store (store.Open, in a
+// temporary directory) holding, for every visitor, the profile snapshot
+// the profiler publishes (the JSON of profile.Profile under "p/<profile
+// id>": ids, touches, device, sessions, interests, recent items, cart,
+// orders and bought items, campaign exposures, the recent message ids) and
+// each identifier (a:<anonymous id>, u:<user id>, e:<email hash>) under
+// "i/<identifier>" → profile id, the layout of view's tailer, written in
+// large key-ordered batches; a view.View over it, with a -cache-mib cache
+// (256, its default); a recommend.Model with the default settings that
+// observed -sessions synthetic sessions (items of power-law popularity,
+// mostly of one category per session, some carted and bought) through
+// Observe, then Refresh, while the store fills; the catalog of the items;
+// and a campaign.Registry of five campaigns on the home_banner placement
+// (segments over profile variables, frequency caps, holdouts), one ended,
+// and three on other placements. The exposures personalize records go to
+// a publisher that counts and drops them. The build's time, the size of
+// the store, the live heap (runtime.MemStats.HeapAlloc after a collection)
+// and the resident memory are printed.
+//
+// personalize.New(...).PageRoutes and NewDecisions(...).Routes serve on
+// the Fiber app of web.NewApp on a loopback port, as `ecrm run` mounts
+// them; beside it, the same app with one handler answering a small fixed
+// JSON is the bare handler: the cost of HTTP and Fiber alone.
+//
+// The load generator of each phase runs in a process of its own, this
+// program started again with -role=load, so that client and servers do not
+// share a Go scheduler, heap and garbage collector. It sends to 127.0.0.1
+// only, stops when its phase is over (and is killed if it does not), and
+// prints its counts and latencies as JSON on its standard output. It is a
+// fasthttp client over keep-alive connections that never retries; its
+// requests are those of a shop's pages: a random known visitor
+// (anonymousId), drawn afresh in each phase, uniformly among all the
+// profiles or among -active of them and, for recommend, type=personal and
+// type=similar in turn for an item drawn by popularity, as product pages
+// are viewed; for decide, placement=home_banner. Both carry writeKey=demo.
+// With every profile equally likely, as by default, almost every request
+// is a visitor's first and misses the view's cache: the worst case. A
+// smaller -active models the visitors of the hour, whose profiles stay in
+// the cache after their first request.
+//
+// It runs, in order:
+//
+//  0. A sample of 1,000 requests of each kind, one at a time, whose answers
+//     are decoded: the share of recommended items by reason (the asked type
+//     or popular filling in) and of decisions by campaign and group.
+//  1. Closed-loop peak: -conns connections each send back to back for
+//     -warmup, then for -duration, against the bare handler (the recommend
+//     requests), then recommend, then decide. Only 2xx answers within
+//     -duration count (bare_rps, recommend_rps, decide_rps), and for
+//     recommend only answers with at least one item. Each figure is followed
+//     by the CPU time the servers' process spent per answer and, for
+//     recommend and decide, the share of profile reads the view's cache
+//     answered.
+//  2. Open-loop latency: requests scheduled at a fixed rate, half of each
+//     peak unless -recommend-rate or -decide-rate says otherwise, for
+//     -duration. The time in the handlers (a Fiber middleware before the
+//     routes, 1µs buckets) gives recommend_p50_ms, recommend_p99_ms,
+//     recommend_max_ms, the same by type (personal, similar), and the same
+//     for decide; the load generator's own
+//     latencies, from each request's scheduled send time, are printed
+//     beside them (client_p99_ms).
+//  3. Exposures: the publisher must have been given one record per decision
+//     naming a group, sample and warm-up included.
+//
+// The last line is
+//
+//	recommend_vs_bare_ratio=<x> recommend_p99_ms=<x> decide_p99_ms=<x>
+//
+// Targets (ratio >= 0.5, p99 in the server < 1 ms) are printed with PASS
+// or FAIL but do not set the exit status: it is non-zero only when the
+// state could not be built, a request failed, an answer was other than
+// 2xx or a recommendation empty, or exposures went missing.
+//
+// The generator shares the machine's cores with the servers, so the
+// figures compare runs on one machine; they are not the capacity of a
+// replica on a machine of its own.
+//
+// Usage:
+//
+//	go run ./bench/personalize [-profiles 1000000] [-items 100000] [-duration 10s] [-active 0] [-cpuprofile recommend.pprof]
+//	go tool pprof -top recommend.pprof
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"syscall"
+	"time"
+)
+
+// Targets the figures are judged against.
+const (
+	targetRatio = 0.5 // recommend_rps / bare_rps, at least
+	targetP99   = 1.0 // ms in the handlers at half the peak, below
+)
+
+func main() {
+	// A closed standard output (a pipe to head) stops the run too, so
+	// that the temporary store is removed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGPIPE)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench personalize:", err)
+		os.Exit(1)
+	}
+}
+
+// run builds the state, serves it, runs the phases in order and prints
+// the figures. It returns an error when the state could not be built or a
+// request failed; missed targets are printed, not returned.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.Role == roleLoad {
+		return runLoad(ctx, cfg, stdout)
+	}
+	fmt.Fprintf(stdout, "ecrm personalize benchmark: %s GOMAXPROCS=%d NumCPU=%d profiles=%d items=%d sessions=%d active_visitors=%d conns=%d warmup=%s duration=%s load_generator=separate_process\n",
+		runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), cfg.Profiles, cfg.Items, cfg.Sessions, activeVisitors(cfg), cfg.Conns, cfg.Warmup, cfg.Duration)
+
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	w := newWorld(cfg.Seed, cfg.Profiles, cfg.Items, time.Now().Truncate(time.Millisecond))
+	w.active = cfg.Active
+	s, err := startStack(ctx, w, cfg, logger, stdout)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err = errors.Join(err, s.Close(sctx))
+	}()
+
+	b := &bench{cfg: cfg, s: s, w: w, out: stdout, stderr: stderr}
+	exposed, err := b.sample()
+	if err != nil {
+		return err
+	}
+	b.exposed += exposed
+
+	bareRPS, err := b.peak(ctx, s.Bare(), "")
+	if err != nil {
+		return err
+	}
+	recRPS, err := b.peak(ctx, s.Recommend(), cfg.CPUProfile)
+	if err != nil {
+		return err
+	}
+	decRPS, err := b.peak(ctx, s.Decide(), cfg.DecideProfile)
+	if err != nil {
+		return err
+	}
+
+	recP99, err := b.latency(ctx, s.Recommend(), orMeasured(cfg.RecommendRate, recRPS/2))
+	if err != nil {
+		return err
+	}
+	decP99, err := b.latency(ctx, s.Decide(), orMeasured(cfg.DecideRate, decRPS/2))
+	if err != nil {
+		return err
+	}
+
+	recorded := s.exposures.records.Load()
+	fmt.Fprintf(stdout, "exposures_recorded=%d decisions_with_group=%d\n", recorded, b.exposed)
+	if recorded != b.exposed {
+		b.fail(fmt.Errorf("the exposure publisher got %d records for %d decisions naming a group", recorded, b.exposed))
+	}
+	fmt.Fprintf(stdout, "heap_alloc_after_load_mib=%.0f\n", mib(int64(heapAlloc())))
+
+	ratio := 0.0
+	if bareRPS > 0 {
+		ratio = recRPS / bareRPS
+	}
+	fmt.Fprintf(stdout, "ratio target>=%.2f %s\n", targetRatio, verdict(ratio >= targetRatio))
+	fmt.Fprintf(stdout, "recommend_p99 target<%.0fms %s\n", targetP99, verdict(recP99 > 0 && recP99 < targetP99))
+	fmt.Fprintf(stdout, "decide_p99 target<%.0fms %s\n", targetP99, verdict(decP99 > 0 && decP99 < targetP99))
+	fmt.Fprintf(stdout, "recommend_vs_bare_ratio=%.2f recommend_p99_ms=%.3f decide_p99_ms=%.3f\n", ratio, recP99, decP99)
+	return errors.Join(b.failures...)
+}
+
+// activeVisitors returns how many visitors the requests come from.
+func activeVisitors(cfg config) int {
+	if cfg.Active <= 0 {
+		return cfg.Profiles
+	}
+	return min(cfg.Active, cfg.Profiles)
+}
+
+// orMeasured returns the rate asked for, else the measured one.
+func orMeasured(asked, measured float64) float64 {
+	if asked > 0 {
+		return asked
+	}
+	return measured
+}
+
+// bench runs the phases against one stack and prints their figures.
+type bench struct {
+	cfg      config
+	s        *stack
+	w        *world
+	out      io.Writer
+	stderr   io.Writer // the load generators'
+	failures []error
+	exposed  uint64 // decisions answered with a group, in every phase
+}
+
+// fail reports err loudly and keeps it for the exit status.
+func (b *bench) fail(err error) {
+	fmt.Fprintf(b.out, "FAILURE: %v\n", err)
+	b.failures = append(b.failures, err)
+}
+
+// peak runs the closed loop against t, profiling the servers' CPU into
+// cpuProfile if set, prints the outcome and returns the answers per
+// second.
+func (b *bench) peak(ctx context.Context, t target, cpuProfile string) (float64, error) {
+	stopProfile, err := startProfile(cpuProfile)
+	if err != nil {
+		return 0, err
+	}
+	cache := b.s.startCacheCount()
+	m := startMeter()
+	rep, err := b.spawnLoad(ctx, t, modeClosed, 0, 0)
+	if err != nil {
+		stopProfile()
+		return 0, err
+	}
+	usage := m.stop(rep.CPU)
+	if err := stopProfile(); err != nil {
+		return 0, err
+	}
+	res := &rep.Tally
+	b.exposed += res.Exposed
+	rps := res.rate(b.cfg.Duration)
+	fmt.Fprintf(b.out, "%s closed loop: %s %s\n", t.name, res, usage)
+	fmt.Fprintf(b.out, "%s_rps=%.0f\n", t.name, rps)
+	if res.OK > 0 {
+		fmt.Fprintf(b.out, "%s_server_cpu_us_per_req=%.1f\n", t.name, float64(usage.own)/float64(time.Microsecond)/float64(res.OK))
+	}
+	if t.kind != kindBare {
+		fmt.Fprintf(b.out, "%s_view_cache_hit_rate=%s\n", t.name, cache())
+	}
+	if err := res.failure(t.name); err != nil {
+		b.fail(err)
+	}
+	return rps, nil
+}
+
+// latency runs the open loop against t at rate, prints the time in its
+// handlers and the generator's latencies, and returns the handlers' p99 in
+// ms.
+func (b *bench) latency(ctx context.Context, t target, rate float64) (float64, error) {
+	if rate < 1 {
+		b.fail(fmt.Errorf("%s: open-loop rate %.2f/s is below 1/s: no latency measured", t.name, rate))
+		return 0, nil
+	}
+	workers := b.cfg.Workers
+	if workers == 0 {
+		workers = min(max(64, int(rate*0.005)+1), 1024)
+	}
+	path := pathRecommend
+	if t.kind == kindDecide {
+		path = pathDecide
+	}
+	b.s.timing.Start()
+	cache := b.s.startCacheCount()
+	m := startMeter()
+	rep, err := b.spawnLoad(ctx, t, modeOpen, rate, workers)
+	b.s.timing.Stop()
+	if err != nil {
+		return 0, err
+	}
+	usage := m.stop(rep.CPU)
+	b.exposed += rep.Tally.Exposed
+	h := b.s.timing.Of(path)
+	fmt.Fprintf(b.out, "%s open loop: rate=%.0f/s workers=%d scheduled=%d achieved=%.0f/s %s %s view_cache_hit_rate=%s\n",
+		t.name, rate, workers, rep.Scheduled, rep.Tally.rate(b.cfg.Duration), &rep.Tally, usage, cache())
+	fmt.Fprintf(b.out, "%s open loop, load generator: client_p50_ms=%.3f client_p99_ms=%.3f client_max_ms=%.3f dispatch_lag_p99_ms=%.3f (from the scheduled send: HTTP, queueing and the generator's lateness included)\n",
+		t.name, ms(rep.LatencyP50), ms(rep.LatencyP99), ms(rep.LatencyMax), ms(rep.LagP99))
+	p99 := ms(h.quantile(0.99))
+	fmt.Fprintf(b.out, "%s_p50_ms=%.3f\n", t.name, ms(h.quantile(0.50)))
+	fmt.Fprintf(b.out, "%s_p99_ms=%.3f target<%.0f %s (time in the handlers, %d timed)\n", t.name, p99, targetP99, verdict(p99 > 0 && p99 < targetP99), h.count())
+	fmt.Fprintf(b.out, "%s_max_ms=%.3f\n", t.name, ms(h.quantile(1)))
+	for _, typ := range []string{"personal", "similar"} {
+		if th := b.s.timing.Of(path + "?type=" + typ); th != nil && th.count() > 0 {
+			fmt.Fprintf(b.out, "%s type=%s: p50_ms=%.3f p99_ms=%.3f max_ms=%.3f (time in the handlers, %d timed)\n",
+				t.name, typ, ms(th.quantile(0.50)), ms(th.quantile(0.99)), ms(th.quantile(1)), th.count())
+		}
+	}
+	if err := rep.failure(t.name + " (open loop)"); err != nil {
+		b.fail(err)
+	}
+	return p99, nil
+}
+
+// startProfile starts a CPU profile into path, if any, and returns the
+// function that stops it.
+func startProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		return nil
+	}, nil
+}
+
+func verdict(pass bool) string {
+	if pass {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
