@@ -11,7 +11,7 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: run
-run: ## Start everything on one machine: embedded Kafka, collector, profiler, personalize, demo shop (http://127.0.0.1:8080/demo/).
+run: ## Start everything on one machine: embedded Kafka, collector, profiler, personalize, demo shop (http://127.0.0.1:8080/demo/) and console (/console).
 	$(GO) run -ldflags "-X main.version=$(VERSION)" ./cmd/ecrm run
 
 .PHONY: build
