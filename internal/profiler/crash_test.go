@@ -37,6 +37,10 @@ func TestMain(m *testing.M) {
 	os.Exit(0)
 }
 
+// sessionTimeout is the consumer group session timeout of the members
+// (see kafka.Group).
+const sessionTimeout = 10 * time.Second
+
 // TestCrash kills a profiler process with SIGKILL mid-stream, twice, and
 // restarts it on the same store: every count is exact.
 func TestCrash(t *testing.T) {
@@ -83,6 +87,12 @@ func TestCrash(t *testing.T) {
 		seen = progressed(seen)
 		if round < 2 {
 			kill(child) // mid-stream, with batches in flight
+			// Let the group drop the dead member (its session times out)
+			// before the next one joins: kfake can keep a dead member in a
+			// generation a newcomer's join started, and then the group
+			// never settles (a real broker evicts it at the rebalance
+			// timeout). Hits keep coming meanwhile.
+			time.Sleep(sessionTimeout + time.Second)
 			child = startChild()
 		}
 		pages += <-done
