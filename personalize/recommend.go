@@ -30,6 +30,9 @@ func (s *Server) PageRoutes(r fiber.Router) {
 	r.Get("/v1/recommend", s.recommend)
 }
 
+// maxContext is how many of the visitor's latest items a request scores.
+const maxContext = 10
+
 var recommendTypes = []string{"similar", "together", "personal", "popular", "trending"}
 
 // recommend answers GET /v1/recommend?type=&item=&category=&n=&anonymousId=&userId=
@@ -82,6 +85,11 @@ func (s *Server) recommend(c *fiber.Ctx) error {
 	}
 	if typ == "personal" && item != "" {
 		req.Context = append(req.Context, item)
+	}
+	if len(req.Context) > maxContext {
+		// The scoring weights the latest items most; older ones add
+		// candidate sessions (cost) more than they add to the answer.
+		req.Context = req.Context[len(req.Context)-maxContext:]
 	}
 	scored := s.model.Recommend(req)
 	out := make([]Recommendation, len(scored))
