@@ -387,7 +387,9 @@ func TestRecommend(t *testing.T) {
 		if r.status != 200 {
 			t.Fatalf("recommend = %d %v", r.status, r.body)
 		}
-		if got = items(r); len(got) > 0 && got[0]["reason"] == "similar" {
+		// The model learns hit by hit: wait until it has learned them all
+		// (p2, co-viewed with p1 in two sessions, first).
+		if got = items(r); len(got) > 0 && got[0]["reason"] == "similar" && got[0]["id"] == "p2" {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
