@@ -44,7 +44,7 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	train := fs.String("train", "", "The CSV file of training events, header timestamp,visitor_id,session_id,item_id,event (required, no default).")
 	test := fs.String("test", "", "The CSV file of test events, same header; its sessions are scored and never trained on (required, no default).")
 	k := fs.Int("k", 20, "How many items each prediction recommends, the cut-off of HR and MRR (default 20).")
-	exclCur := fs.Bool("exclude-current", true, "Leave the current (last) item of the prefix out of the recommendations, as a product page does; false lets the model predict a repeat of it, as session-rec's reference figures do (default true).")
+	exclCur := fs.Bool("exclude-current", false, "Leave the current (last) item of the prefix out of the recommendations, as a product page's \"similar\" does; by default the model may predict a repeat of it, as session-rec's protocol and reference figures do (default false).")
 	neighbors := fs.Int("neighbors", def.Neighbors, fmt.Sprintf("The number of neighbour sessions of session-kNN (default %d).", def.Neighbors))
 	sample := fs.Int("sample-size", def.SampleSize, fmt.Sprintf("The number of most recent candidate sessions session-kNN compares (default %d).", def.SampleSize))
 	perItem := fs.Int("sessions-per-item", def.SessionsPerItem, fmt.Sprintf("The number of most recent sessions each item remembers (default %d).", def.SessionsPerItem))
