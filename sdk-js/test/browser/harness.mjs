@@ -213,6 +213,27 @@ export function api(ecrm) {
       if (!r.ok) throw new Error('warm-up hit: ' + r.status + ' ' + await r.text())
       await this.profileWhen('a:' + aid, (p) => p.pageViews === 1, 'with the warm-up page view', 90_000)
     },
+    /**
+     * Polls the console's live feed (GET /v1/console/live: the latest hits
+     * personalize has read from the hits topic) until the hits of the
+     * visitor (anonymous id aid, or user id uid) name every one of types
+     * (an event's name, or the type of a page or identify); returns those
+     * hits. What arrived is checked at ecrm, not at the browser: a beacon
+     * sent while a page unloads does not always reach the DevTools
+     * protocol that playwright records requests through.
+     */
+    async hitsWhen(aid, uid, types, timeout = PROFILE_TIMEOUT) {
+      const end = Date.now() + timeout
+      for (;;) {
+        const r = await fetch(ecrm.base + '/v1/console/live?n=200', { headers: auth })
+        const hits = r.ok ? (await r.json()).hits.filter((h) => h.anonymousId === aid || (uid && h.userId === uid)) : []
+        const names = hits.map((h) => h.event || h.type)
+        const missing = types.filter((t) => !names.includes(t))
+        if (!missing.length) return hits
+        if (Date.now() > end) throw new Error(`hits of ${aid} never named ${missing} within ${timeout} ms; they name ${names} (${r.status})`)
+        await sleep(200)
+      }
+    },
     /** ecrm_collector_events_total{result} (0 before the first such event). */
     async events(result = 'accepted') {
       const text = await (await fetch(ecrm.base + '/metrics')).text()
@@ -240,9 +261,24 @@ export async function until(pred, what, timeout = PROFILE_TIMEOUT) {
 
 // --- the browser ------------------------------------------------------------------------
 
-export async function launch() {
+// A start of Chromium that fails (CI once saw one die with SIGSEGV right
+// after launch, on a fresh machine, while the same build started fine
+// minutes before) is tried again with a new profile, up to three times; each
+// failure is printed whole, so that a browser that never starts still says
+// why.
+export async function launch(attempts = 3) {
   const { chromium } = await import('playwright-core')
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 120_000 })
+  let browser
+  for (let i = 1; ; i++) {
+    try {
+      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 120_000 })
+      break
+    } catch (e) {
+      process.stderr.write(`chromium launch ${i}/${attempts} failed: ${e?.stack || e}\n`)
+      if (i >= attempts) throw e
+      await sleep(2000 * i)
+    }
+  }
   // Headless Chromium says "HeadlessChrome" in its User-Agent, which ecrm
   // rightly takes for a bot and keeps out of profiles: the tests browse as
   // the same Chromium with its ordinary desktop User-Agent.
