@@ -2,6 +2,7 @@ package recommend
 
 import (
 	"cmp"
+	"math"
 	"sync"
 )
 
@@ -66,6 +67,7 @@ type item struct {
 	category string
 	ring     ring    // the most recent sessions holding the item
 	df       int32   // sessions that ever held the item
+	logDF    float64 // log(max(df, 1)), kept with df for session-kNN's idf
 	weight   float64 // sum over sessions of the item's kind weight in it
 	orders   int32   // sessions in which the item was ordered
 	pop      float64 // decayed weighted count, popular half-life (see decay)
@@ -78,13 +80,16 @@ type item struct {
 
 // session is one visit: the distinct items of a visitor's session in the
 // order of their latest occurrence, with the strongest kind per item.
+//
+// items, last and serial come first: session-kNN reads them of thousands of
+// sessions per request, and they share the first cache line.
 type session struct {
+	items  []uint32
+	last   int64  // time of the latest event, Unix nanoseconds
+	serial int64  // order of creation, for ties
 	key    string // visitor key while the session is live, else ""
 	id     string // the caller's session id, if any
-	items  []uint32
 	kinds  []Kind
-	last   int64 // time of the latest event, Unix nanoseconds
-	serial int64 // order of creation, for ties
 	refs   int32 // how many item rings hold the session
 	used   bool  // false on a free slot
 }
@@ -321,6 +326,7 @@ func (st *state) addToSession(s uint32, it uint32, k Kind, t int64) {
 	ss.kinds = append(ss.kinds, k)
 	x := &st.items[it]
 	x.df++
+	x.logDF = math.Log(float64(x.df))
 	x.weight += w
 	if ev, ok := x.ring.push(s, st.cfg.SessionsPerItem); ok {
 		st.unref(ev)

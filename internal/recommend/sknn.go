@@ -180,7 +180,9 @@ func (st *state) sknn(sc *scratch, self int64) {
 	}
 	cands := sc.cands
 	if len(cands) > cfg.SampleSize {
-		selectTop(cands, cfg.SampleSize, byRecency)
+		// The set of the most recent; its order does not matter (the
+		// neighbours are sorted below).
+		quickselect(cands, cfg.SampleSize, byRecency)
 		cands = cands[:cfg.SampleSize]
 	}
 	k := 0
@@ -214,7 +216,7 @@ func (st *state) sknn(sc *scratch, self int64) {
 	if cfg.IDFWeight > 0 {
 		logSess := math.Log(float64(max(st.nSess, 1)))
 		for _, i := range sc.touched {
-			idf := logSess - math.Log(float64(max(st.items[i].df, 1)))
+			idf := logSess - st.items[i].logDF
 			sc.score[i] *= 1 + cfg.IDFWeight*idf
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 )
 
 // ErrBadSnapshot is returned (wrapped) by ReadFrom when its input is not a
@@ -225,7 +226,7 @@ func fromSnapshot(snap *snapshot, cfg Config) (*state, error) {
 		}
 		st.items[i] = item{
 			name: x.Name, category: x.Category, ring: ring{s: append([]uint32(nil), r...)},
-			df: x.DF, orders: x.Orders, weight: x.Weight, pop: x.Pop, short: x.Short,
+			df: x.DF, logDF: math.Log(float64(max(x.DF, 1))), orders: x.Orders, weight: x.Weight, pop: x.Pop, short: x.Short,
 			co: x.Co, bought: x.Bought, next: x.Next, nextTot: x.NextTot,
 		}
 	}
