@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecrm/ecrm/internal/campaign"
 	"github.com/ecrm/ecrm/internal/event"
+	"github.com/ecrm/ecrm/internal/fastjson"
 	"github.com/ecrm/ecrm/internal/identity"
 	"github.com/ecrm/ecrm/internal/kafka"
 	"github.com/ecrm/ecrm/internal/profile"
@@ -122,7 +123,7 @@ func (b *batch) record(m *kafka.Message) {
 }
 
 func (b *batch) decode(m *kafka.Message, v any) bool {
-	if err := json.Unmarshal(m.Value, v); err != nil {
+	if err := fastjson.Unmarshal(m.Value, v); err != nil {
 		b.p.m.hits.WithLabelValues("invalid").Inc()
 		b.p.log.Warn("undecodable record skipped", "partition", b.partition, "offset", m.Offset, "err", err)
 		return false
@@ -354,7 +355,7 @@ func (b *batch) load(key string) *profile.Profile {
 	switch {
 	case err == nil:
 		prof = new(profile.Profile)
-		if err := json.Unmarshal(v, prof); err != nil {
+		if err := profile.Unmarshal(v, prof); err != nil {
 			b.fail(fmt.Errorf("decode stored profile %s: %w", key, err))
 			prof = nil
 		}

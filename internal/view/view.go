@@ -7,7 +7,6 @@ package view
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -146,7 +145,7 @@ func (v *View) Profile(pid string) (*profile.Profile, error) {
 		return nil, err
 	}
 	p := new(profile.Profile)
-	if err := json.Unmarshal(raw, p); err != nil {
+	if err := profile.Unmarshal(raw, p); err != nil {
 		return nil, fmt.Errorf("decode profile %s: %w", pid, err)
 	}
 	v.cache.Set(pid, p, int64(len(raw)))
@@ -223,7 +222,7 @@ func (v *View) Scan(fn func(p *profile.Profile) bool) error {
 	var decodeErr error
 	err := v.db.Scan([]byte("p/"), func(_, raw []byte) bool {
 		p := new(profile.Profile)
-		if err := json.Unmarshal(raw, p); err != nil {
+		if err := profile.Unmarshal(raw, p); err != nil {
 			decodeErr = err
 			return true
 		}
