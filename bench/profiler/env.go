@@ -118,7 +118,8 @@ func (e *env) startProfiler() (*member, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := kafka.NewProducer(e.kcfg, false, kafka.ProducerOptions{})
+	// The options of cmd/ecrm/serve.go's profiler producer: lz4, 64 records a request.
+	out := kafka.NewProducer(e.kcfg, false, kafka.ProducerOptions{Fast: true, BatchSize: 64})
 	e.onClose(func(context.Context) error { return out.Close() })
 	reg := prometheus.NewRegistry()
 	p := profiler.New(e.kcfg, profiler.Config{Segments: new(segment.Registry)}, db, out, e.log, reg)
