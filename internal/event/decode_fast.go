@@ -1,6 +1,7 @@
 package event
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -147,6 +148,10 @@ type fastDecoder struct {
 	failed bool
 	// buf is scratch space for unescaping strings.
 	buf []byte
+	// stored: the event is one the collector enriched (Unmarshal), whose
+	// server fields are read rather than checked and whose strings are
+	// copies, so that what a profile keeps does not pin the record.
+	stored bool
 }
 
 // peek skips whitespace and returns the next byte, or 0 at the end.
@@ -183,7 +188,12 @@ func (d *fastDecoder) key() (string, bool) {
 	if d.peek() != '"' {
 		return "", false
 	}
+	// A view of data even for a stored event: object copies the keys it
+	// keeps.
+	stored := d.stored
+	d.stored = false
 	k, ok := d.str()
+	d.stored = stored
 	if !ok || d.peek() != ':' {
 		return "", false
 	}
@@ -271,29 +281,44 @@ func (d *fastDecoder) event(e *Event) bool {
 		case "context":
 			bit, ok = 1<<12, d.mapField(&e.Context)
 		// Fields only the collector sets: prepare clears them, but a
-		// value of the wrong type still fails the decoding.
+		// value of the wrong type still fails the decoding. A stored
+		// event keeps them.
 		case "receivedAt":
-			bit, ok = 1<<13, d.timeField(&ignore.t)
+			bit, ok = 1<<13, d.timeField(d.server(&e.ReceivedAt, &ignore.t))
 		case "siteId":
-			bit, ok = 1<<14, d.stringField(&ignore.s)
+			bit, ok = 1<<14, d.stringField(d.serverStr(&e.SiteID, &ignore.s))
 		case "visitorId":
-			bit, ok = 1<<15, d.stringField(&ignore.s)
+			bit, ok = 1<<15, d.stringField(d.serverStr(&e.VisitorID, &ignore.s))
 		case "ip":
-			bit, ok = 1<<16, d.stringField(&ignore.s)
+			bit, ok = 1<<16, d.stringField(d.serverStr(&e.IP, &ignore.s))
 		case "bot":
 			bit = 1 << 17
 			switch d.peek() {
 			case 't':
 				ok = d.literal("true")
+				if ok && d.stored {
+					e.Bot = true
+				}
 			case 'f':
 				ok = d.literal("false")
+				if ok && d.stored {
+					e.Bot = false
+				}
 			case 'n':
 				ok = d.literal("null")
 			default:
 				ok = false
 			}
 		case "ua":
-			bit, ok = 1<<18, d.peek() == 'n' && d.literal("null")
+			bit = 1 << 18
+			switch {
+			case d.peek() == 'n':
+				ok = d.literal("null")
+			case d.stored && d.peek() == '{':
+				ok = d.ua(e)
+			default:
+				ok = false
+			}
 		default:
 			ok = !foldsToField(key, eventFields[:]) && d.skip()
 		}
@@ -397,6 +422,9 @@ func (d *fastDecoder) object() (map[string]any, bool) {
 		v, ok := d.value()
 		if !ok {
 			return nil, false
+		}
+		if d.stored {
+			k = strings.Clone(k)
 		}
 		m[k] = v
 		if !d.next('}') {
@@ -549,6 +577,9 @@ func (d *fastDecoder) str() (string, bool) {
 		return "", false
 	}
 	if clean {
+		if d.stored {
+			return string(d.data[start : d.pos-1]), true
+		}
 		return d.s[start : d.pos-1], true
 	}
 	return d.unescape(d.data[start : d.pos-1]), true
@@ -682,4 +713,83 @@ func getu4(s []byte) rune {
 		r = r<<4 | rune(c)
 	}
 	return r
+}
+
+// server returns where a field only the collector sets goes: the event's
+// own for a stored event, else a place that is thrown away.
+func (d *fastDecoder) server(own, ignore *time.Time) *time.Time {
+	if d.stored {
+		return own
+	}
+	return ignore
+}
+
+func (d *fastDecoder) serverStr(own, ignore *string) *string {
+	if d.stored {
+		return own
+	}
+	return ignore
+}
+
+// uaFields are UA's JSON fields, for the case-insensitive check.
+var uaFields = [...]string{"browser", "version", "os", "device"}
+
+// ua reads the collector's parsed user agent of a stored event. As
+// encoding/json does, it decodes into the UA already there, if any.
+func (d *fastDecoder) ua(e *Event) bool {
+	if e.UA == nil {
+		e.UA = new(UA)
+	}
+	d.pos++ // {
+	if d.peek() == '}' {
+		d.pos++
+		return true
+	}
+	var seen uint8
+	for {
+		key, ok := d.key()
+		if !ok {
+			return false
+		}
+		var bit uint8
+		switch key {
+		case "browser":
+			bit, ok = 1<<0, d.stringField(&e.UA.Browser)
+		case "version":
+			bit, ok = 1<<1, d.stringField(&e.UA.Version)
+		case "os":
+			bit, ok = 1<<2, d.stringField(&e.UA.OS)
+		case "device":
+			bit, ok = 1<<3, d.stringField(&e.UA.Device)
+		default:
+			ok = !foldsToField(key, uaFields[:]) && d.skip()
+		}
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		if !d.next('}') {
+			return !d.failed
+		}
+	}
+}
+
+// Unmarshal decodes one event as the collector wrote it to the hits topic
+// (AppendJSON's output), server fields included, to exactly what
+// encoding/json decodes it to, several times faster: without reflection,
+// in one pass. What is outside the fast decoder's subset (see
+// decodeBatchFast) goes to encoding/json, whose answer it returns. e is
+// overwritten, not merged into.
+func Unmarshal(data []byte, e *Event) error {
+	d := fastDecoder{data: data, stored: true}
+	if d.peek() == '{' {
+		d.s = string(data) // numbers are parsed from it; no string keeps it
+		var fast Event
+		if d.event(&fast) && !d.failed && d.peek() == 0 && d.pos == len(data) {
+			*e = fast
+			return nil
+		}
+	}
+	*e = Event{}
+	return json.Unmarshal(data, e)
 }

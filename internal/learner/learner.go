@@ -20,7 +20,6 @@ import (
 
 	"github.com/ecrm/ecrm/internal/catalog"
 	"github.com/ecrm/ecrm/internal/event"
-	"github.com/ecrm/ecrm/internal/fastjson"
 	"github.com/ecrm/ecrm/internal/identity"
 	"github.com/ecrm/ecrm/internal/kafka"
 	"github.com/ecrm/ecrm/internal/recommend"
@@ -185,7 +184,7 @@ func (l *Learner) apply(m *kafka.Message) {
 		}
 	}
 	var e event.Event
-	if fastjson.Unmarshal(m.Value, &e) != nil {
+	if event.Unmarshal(m.Value, &e) != nil {
 		return
 	}
 	l.remember(e)

@@ -123,7 +123,17 @@ func (b *batch) record(m *kafka.Message) {
 }
 
 func (b *batch) decode(m *kafka.Message, v any) bool {
-	if err := fastjson.Unmarshal(m.Value, v); err != nil {
+	return b.decoded(m, fastjson.Unmarshal(m.Value, v))
+}
+
+// decodeEvent decodes a hit, as the collector wrote it, with the event
+// package's own decoder.
+func (b *batch) decodeEvent(m *kafka.Message, e *event.Event) bool {
+	return b.decoded(m, event.Unmarshal(m.Value, e))
+}
+
+func (b *batch) decoded(m *kafka.Message, err error) bool {
+	if err != nil {
 		b.p.m.hits.WithLabelValues("invalid").Inc()
 		b.p.log.Warn("undecodable record skipped", "partition", b.partition, "offset", m.Offset, "err", err)
 		return false
@@ -177,7 +187,7 @@ func (b *batch) ids(e *event.Event) (user, email, anon string) {
 // highest-ranked identifier, and links the lower ones to that profile.
 func (b *batch) hit(m *kafka.Message) {
 	var e event.Event
-	if !b.decode(m, &e) {
+	if !b.decodeEvent(m, &e) {
 		return
 	}
 	if e.Bot && !b.p.cfg.KeepBots {
@@ -237,7 +247,7 @@ func (b *batch) forward(value []byte, target string) {
 // further when the target was itself linked on since (chains settle).
 func (b *batch) forwarded(m *kafka.Message, target string) {
 	var e event.Event
-	if !b.decode(m, &e) {
+	if !b.decodeEvent(m, &e) {
 		return
 	}
 	b.p.m.hits.WithLabelValues("forward").Inc()
