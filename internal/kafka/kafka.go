@@ -84,6 +84,9 @@ type Topics struct {
 	// the hits partition with the same number, so that a member taking the
 	// partition over can rebuild it.
 	State string
+	// Catalog holds the imported items (compacted): key the item id, value
+	// the item's JSON, a tombstone its removal.
+	Catalog string
 }
 
 // Topics returns the topic names under the configured prefix.
@@ -97,6 +100,7 @@ func (c Config) Topics() Topics {
 		Stats:      p + "stats",
 		Config:     p + "config",
 		State:      p + "profiler-state",
+		Catalog:    p + "catalog",
 	}
 }
 
@@ -133,13 +137,16 @@ func fromKafka(km kafkago.Message) Message {
 	return m
 }
 
-// client returns a kafka-go admin client for the first reachable broker.
-func client(cfg Config) *kafkago.Client {
+// client returns a kafka-go admin client for the first reachable broker,
+// and the function that closes its connections once it is no longer used
+// (a transport keeps them open otherwise).
+func client(cfg Config) (*kafkago.Client, func()) {
+	tr := &kafkago.Transport{MetadataTTL: time.Second, DialTimeout: 3 * time.Second}
 	return &kafkago.Client{
 		Addr:      kafkago.TCP(cfg.Brokers...),
 		Timeout:   10 * time.Second,
-		Transport: &kafkago.Transport{MetadataTTL: time.Second, DialTimeout: 3 * time.Second},
-	}
+		Transport: tr,
+	}, tr.CloseIdleConnections
 }
 
 // EnsureTopics creates ecrm's topics where they are missing (the compacted
@@ -158,6 +165,7 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 		{Topic: t.Triggers, ConfigEntries: timed},
 		{Topic: t.Stats, ConfigEntries: compact},
 		{Topic: t.Config, ConfigEntries: compact},
+		{Topic: t.Catalog, ConfigEntries: compact},
 		{Topic: t.State, ConfigEntries: append(compact[:1:1], kafkago.ConfigEntry{ConfigName: "max.message.bytes", ConfigValue: fmt.Sprint(MaxAppendBytes)})},
 	}
 	names := make([]string, len(specs))
@@ -166,7 +174,8 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 		specs[i].ReplicationFactor = cfg.ReplicationFactor
 		names[i] = specs[i].Topic
 	}
-	c := client(cfg)
+	c, done := client(cfg)
+	defer done()
 	res, err := c.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: specs})
 	if err != nil {
 		return fmt.Errorf("create topics: %w", err)
@@ -210,7 +219,13 @@ func topicsReady(md *kafkago.MetadataResponse, names []string) bool {
 
 // Partitions returns the partition count of topic.
 func Partitions(ctx context.Context, cfg Config, topic string) (int, error) {
-	md, err := client(cfg).Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
+	c, done := client(cfg)
+	defer done()
+	return partitions(ctx, c, topic)
+}
+
+func partitions(ctx context.Context, c *kafkago.Client, topic string) (int, error) {
+	md, err := c.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return 0, fmt.Errorf("metadata of %s: %w", topic, err)
 	}
@@ -227,7 +242,9 @@ func Partitions(ctx context.Context, cfg Config, topic string) (int, error) {
 
 // Ping reports whether a broker of the cluster answers a metadata request.
 func Ping(ctx context.Context, cfg Config) error {
-	_, err := client(cfg).Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{}})
+	c, done := client(cfg)
+	defer done()
+	_, err := c.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{}})
 	if err != nil {
 		return fmt.Errorf("ping kafka: %w", err)
 	}
@@ -238,7 +255,35 @@ func Ping(ctx context.Context, cfg Config) error {
 // record will get (the high watermark): a reader that has handled every
 // offset below it has caught up.
 func EndOffsets(ctx context.Context, cfg Config, topic string) (map[int]int64, error) {
-	n, err := Partitions(ctx, cfg, topic)
+	c, done := client(cfg)
+	defer done()
+	return endOffsets(ctx, c, topic)
+}
+
+// Offsets asks a cluster for end offsets over one pool of connections, for
+// callers that ask often. It is safe for concurrent use.
+type Offsets struct {
+	c    *kafkago.Client
+	done func()
+}
+
+// NewOffsets returns an Offsets of cfg's cluster; Close releases its
+// connections.
+func NewOffsets(cfg Config) *Offsets {
+	c, done := client(cfg)
+	return &Offsets{c: c, done: done}
+}
+
+// End is EndOffsets.
+func (o *Offsets) End(ctx context.Context, topic string) (map[int]int64, error) {
+	return endOffsets(ctx, o.c, topic)
+}
+
+// Close closes the connections; a later End opens new ones.
+func (o *Offsets) Close() { o.done() }
+
+func endOffsets(ctx context.Context, c *kafkago.Client, topic string) (map[int]int64, error) {
+	n, err := partitions(ctx, c, topic)
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +291,7 @@ func EndOffsets(ctx context.Context, cfg Config, topic string) (map[int]int64, e
 	for p := range n {
 		reqs[p] = kafkago.LastOffsetOf(p)
 	}
-	res, err := client(cfg).ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{topic: reqs}})
+	res, err := c.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{topic: reqs}})
 	if err != nil {
 		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
 	}
