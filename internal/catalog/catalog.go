@@ -5,8 +5,8 @@ package catalog
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
-	"maps"
 	"strconv"
 	"sync"
 
@@ -26,29 +26,63 @@ type Item struct {
 	Unavailable bool `json:"unavailable,omitempty"`
 }
 
-// MaxItems bounds the catalog: items past it are not learned.
+// MaxItems bounds the catalog: items past it are neither learned nor
+// imported.
 const MaxItems = 2_000_000
 
+// ErrFull is returned by Import when the catalog holds MaxItems items.
+var ErrFull = errors.New("catalog: full")
+
 // Catalog is safe for concurrent use. The zero value is empty and ready.
+//
+// An item is learned from product events (Put, Learn), imported (Import),
+// or both: an import is authoritative (its name, price, availability, ...
+// win) and what was learned fills only the fields it leaves empty. Removing
+// an import (Unimport) leaves what was learned.
 type Catalog struct {
 	mu    sync.RWMutex
-	items map[string]Item
+	items map[string]entry
 }
 
-// Get returns the item with the given id.
+// entry is one item: what Get answers, and for an imported item the parts
+// it was merged from. An override is never changed once stored, so readers
+// holding one need no lock.
+type entry struct {
+	Item
+	ext *override // nil for an item only learned
+}
+
+type override struct {
+	imported Item
+	learned  Item // what product events said; ID empty when nothing
+}
+
+// Get returns the item with the given id: the import over what was learned.
 func (c *Catalog) Get(id string) (Item, bool) {
 	c.mu.RLock()
-	it, ok := c.items[id]
+	e, ok := c.items[id]
 	c.mu.RUnlock()
-	return it, ok
+	return e.Item, ok
 }
 
 // Available reports whether an item may be recommended: unknown items are.
 func (c *Catalog) Available(id string) bool {
 	c.mu.RLock()
-	it, ok := c.items[id]
+	e, ok := c.items[id]
 	c.mu.RUnlock()
-	return !ok || !it.Unavailable
+	return !ok || !e.Unavailable
+}
+
+// Imported returns the item as imported, without what was learned, and
+// whether it was imported.
+func (c *Catalog) Imported(id string) (Item, bool) {
+	c.mu.RLock()
+	e := c.items[id]
+	c.mu.RUnlock()
+	if e.ext == nil {
+		return Item{}, false
+	}
+	return e.ext.imported, true
 }
 
 // Len returns the number of items.
@@ -58,8 +92,8 @@ func (c *Catalog) Len() int {
 	return len(c.items)
 }
 
-// Put adds or replaces an item; empty fields of a learned item keep what
-// was known.
+// Put learns an item; empty fields keep what was learned before. When the
+// item was imported, the import still wins.
 func (c *Catalog) Put(it Item) {
 	if it.ID == "" {
 		return
@@ -67,12 +101,65 @@ func (c *Catalog) Put(it Item) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.items == nil {
-		c.items = map[string]Item{}
+		c.items = map[string]entry{}
 	}
-	old, ok := c.items[it.ID]
+	e, ok := c.items[it.ID]
 	if !ok && len(c.items) >= MaxItems {
 		return
 	}
+	if e.ext == nil {
+		c.items[it.ID] = entry{Item: fill(it, e.Item)}
+		return
+	}
+	ext := &override{imported: e.ext.imported, learned: fill(it, e.ext.learned)}
+	c.items[it.ID] = entry{Item: merge(ext.imported, ext.learned), ext: ext}
+}
+
+// Import stores an imported item, replacing any earlier import of it. The
+// item must be valid (see Validate).
+func (c *Catalog) Import(it Item) error {
+	if it.ID == "" {
+		return errors.New("catalog: import of an item without id")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.items == nil {
+		c.items = map[string]entry{}
+	}
+	e, ok := c.items[it.ID]
+	if !ok && len(c.items) >= MaxItems {
+		return ErrFull
+	}
+	learned := e.Item
+	if e.ext != nil {
+		learned = e.ext.learned
+	}
+	ext := &override{imported: it, learned: learned}
+	c.items[it.ID] = entry{Item: merge(it, learned), ext: ext}
+	return nil
+}
+
+// Unimport removes the import of an item and reports whether there was
+// one. What product events taught stays: the item is then as learned, or
+// gone when nothing was.
+func (c *Catalog) Unimport(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.items[id]
+	if !ok || e.ext == nil {
+		return false
+	}
+	if e.ext.learned.ID == "" {
+		delete(c.items, id)
+	} else {
+		c.items[id] = entry{Item: e.ext.learned}
+	}
+	return true
+}
+
+// fill returns learned with its empty fields taken from old, what was
+// learned before.
+func fill(it, old Item) Item {
 	if it.Name == "" {
 		it.Name = old.Name
 	}
@@ -88,7 +175,16 @@ func (c *Catalog) Put(it Item) {
 	if it.Category == "" {
 		it.Category = old.Category
 	}
-	c.items[it.ID] = it
+	return it
+}
+
+// merge returns the import with the fields it leaves empty taken from what
+// was learned. Availability is the import's alone.
+func merge(imported, learned Item) Item {
+	unavailable := imported.Unavailable
+	it := fill(imported, learned)
+	it.Unavailable = unavailable
+	return it
 }
 
 // Learn takes the items a product event describes: the product of Product
@@ -151,25 +247,56 @@ func str(v any) string {
 	return ""
 }
 
-// WriteTo writes the catalog as JSON.
+// WriteTo writes the learned items as JSON: imports are not part of it
+// (they are kept on the catalog topic and come back from there).
 func (c *Catalog) WriteTo(w io.Writer) (int64, error) {
 	c.mu.RLock()
-	items := maps.Clone(c.items)
+	items := make(map[string]Item, len(c.items))
+	for id, e := range c.items {
+		switch {
+		case e.ext == nil:
+			items[id] = e.Item
+		case e.ext.learned.ID != "":
+			items[id] = e.ext.learned
+		}
+	}
 	c.mu.RUnlock()
 	cw := &countWriter{w: w}
 	err := json.NewEncoder(cw).Encode(items)
 	return cw.n, err
 }
 
-// ReadFrom replaces the catalog with one WriteTo wrote.
+// ReadFrom replaces the learned items with those WriteTo wrote; imports
+// stay, merged over what it read.
 func (c *Catalog) ReadFrom(r io.Reader) (int64, error) {
-	var items map[string]Item
-	if err := json.NewDecoder(r).Decode(&items); err != nil {
+	var learned map[string]Item
+	if err := json.NewDecoder(r).Decode(&learned); err != nil {
 		return 0, err
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	items := make(map[string]entry, max(len(learned), len(c.items)))
+	for id, e := range c.items {
+		if e.ext != nil {
+			l, ok := learned[id]
+			if ok {
+				l.ID = id
+			}
+			ext := &override{imported: e.ext.imported, learned: l}
+			items[id] = entry{Item: merge(ext.imported, ext.learned), ext: ext}
+		}
+	}
+	for id, it := range learned {
+		if _, ok := items[id]; ok || id == "" {
+			continue
+		}
+		if len(items) >= MaxItems {
+			break
+		}
+		it.ID = id
+		items[id] = entry{Item: it}
+	}
 	c.items = items
-	c.mu.Unlock()
 	return 0, nil
 }
 

@@ -1,0 +1,169 @@
+package catalog
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ecrm/ecrm/internal/event"
+)
+
+func TestImportOverLearned(t *testing.T) {
+	var c Catalog
+	c.Learn(&event.Event{Type: event.TypeTrack, Event: "Product Viewed", Properties: map[string]any{
+		"product_id": "p1", "name": "Learned name", "price": 10.0, "category": "shoes", "image_url": "https://cdn.example/learned.jpg"}})
+	if err := c.Import(Item{ID: "p1", Name: "Imported name", Price: 12.5, Unavailable: true}); err != nil {
+		t.Fatal(err)
+	}
+	want := Item{ID: "p1", Name: "Imported name", Price: 12.5, Category: "shoes", Image: "https://cdn.example/learned.jpg", Unavailable: true}
+	if it, ok := c.Get("p1"); !ok || it != want {
+		t.Fatalf("Get = %+v, want the import over what was learned %+v", it, want)
+	}
+	if c.Available("p1") {
+		t.Error("an item imported unavailable is available")
+	}
+	// Later product events fill what the import leaves empty, never more.
+	c.Put(Item{ID: "p1", Name: "Newer learned", Price: 11, URL: "https://shop.example/p1"})
+	want.URL = "https://shop.example/p1"
+	if it, _ := c.Get("p1"); it != want {
+		t.Errorf("after learning more, Get = %+v, want %+v", it, want)
+	}
+	if imp, ok := c.Imported("p1"); !ok || imp.Name != "Imported name" || imp.Category != "" {
+		t.Errorf("Imported = %+v, %v", imp, ok)
+	}
+	// A new import replaces the old one, the learned data stays under it.
+	if err := c.Import(Item{ID: "p1", Name: "Second import"}); err != nil {
+		t.Fatal(err)
+	}
+	if it, _ := c.Get("p1"); it.Name != "Second import" || it.Price != 11 || it.Unavailable {
+		t.Errorf("after a second import, Get = %+v", it)
+	}
+	// Removing the import leaves what product events taught.
+	if !c.Unimport("p1") {
+		t.Fatal("Unimport of an imported item = false")
+	}
+	if it, ok := c.Get("p1"); !ok || it != (Item{ID: "p1", Name: "Newer learned", Price: 11, Category: "shoes", URL: "https://shop.example/p1", Image: "https://cdn.example/learned.jpg"}) {
+		t.Errorf("after Unimport, Get = %+v, %v, want the learned item", it, ok)
+	}
+	if c.Unimport("p1") {
+		t.Error("Unimport of an item only learned = true")
+	}
+	// An item only imported goes away with its import.
+	if err := c.Import(Item{ID: "p2", Name: "Only imported"}); err != nil {
+		t.Fatal(err)
+	}
+	if it, ok := c.Get("p2"); !ok || it.Name != "Only imported" || c.Len() != 2 {
+		t.Errorf("Get(p2) = %+v, %v, Len %d", it, ok, c.Len())
+	}
+	c.Unimport("p2")
+	if _, ok := c.Get("p2"); ok || c.Len() != 1 || !c.Available("p2") {
+		t.Errorf("p2 still there after Unimport")
+	}
+}
+
+func TestSnapshotKeepsLearnedOnly(t *testing.T) {
+	var c Catalog
+	c.Put(Item{ID: "learned", Name: "L", Price: 3})
+	c.Put(Item{ID: "both", Name: "learned name", Category: "cat"})
+	_ = c.Import(Item{ID: "both", Name: "imported name", Price: 9})
+	_ = c.Import(Item{ID: "imported", Name: "I", Unavailable: true})
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "imported") {
+		t.Fatalf("snapshot holds imported data: %s", buf.String())
+	}
+
+	// Restored into a catalog that already follows the topic's imports.
+	var d Catalog
+	_ = d.Import(Item{ID: "both", Name: "imported name", Price: 9})
+	_ = d.Import(Item{ID: "imported", Name: "I", Unavailable: true})
+	d.Put(Item{ID: "gone", Name: "replaced by the snapshot"})
+	if _, err := d.ReadFrom(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]Item{
+		"learned":  {ID: "learned", Name: "L", Price: 3},
+		"both":     {ID: "both", Name: "imported name", Price: 9, Category: "cat"},
+		"imported": {ID: "imported", Name: "I", Unavailable: true},
+	} {
+		if it, ok := d.Get(id); !ok || it != want {
+			t.Errorf("after ReadFrom, Get(%s) = %+v, %v, want %+v", id, it, ok, want)
+		}
+	}
+	if _, ok := d.Get("gone"); ok || d.Len() != 3 {
+		t.Errorf("ReadFrom kept a learned item the snapshot lacks; Len %d", d.Len())
+	}
+	d.Unimport("both")
+	if it, _ := d.Get("both"); it != (Item{ID: "both", Name: "learned name", Category: "cat"}) {
+		t.Errorf("after Unimport, Get(both) = %+v, want what the snapshot learned", it)
+	}
+}
+
+func TestGetAllocatesNothing(t *testing.T) {
+	var c Catalog
+	for i := range 1000 {
+		c.Put(Item{ID: fmt.Sprint("p", i), Name: "x"})
+		if i%2 == 0 {
+			_ = c.Import(Item{ID: fmt.Sprint("p", i), Name: "y", Unavailable: i%4 == 0})
+		}
+	}
+	allocs := testing.AllocsPerRun(1000, func() {
+		_, _ = c.Get("p10")
+		_ = c.Available("p12")
+		_ = c.Available("unknown")
+	})
+	if allocs != 0 {
+		t.Errorf("Get and Available allocate %v times a call", allocs)
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	var c Catalog
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 500 {
+				id := fmt.Sprint("p", i%50)
+				switch (i + w) % 4 {
+				case 0:
+					c.Put(Item{ID: id, Name: "learned"})
+				case 1:
+					_ = c.Import(Item{ID: id, Name: "imported"})
+				case 2:
+					c.Unimport(id)
+				default:
+					_, _ = c.Get(id)
+					_ = c.Available(id)
+					var buf bytes.Buffer
+					_, _ = c.WriteTo(&buf)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i := range 50 {
+		id := fmt.Sprint("p", i)
+		it, ok := c.Get(id)
+		imp, imported := c.Imported(id)
+		if ok && imported && it.Name != imp.Name {
+			t.Errorf("%s: Get %+v does not carry its import %+v", id, it, imp)
+		}
+	}
+}
+
+func BenchmarkGet(b *testing.B) {
+	var c Catalog
+	for i := range 100_000 {
+		c.Put(Item{ID: fmt.Sprint("p", i), Name: "x", Price: 1})
+	}
+	_ = c.Import(Item{ID: "p5", Name: "y"})
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = c.Get("p5")
+		_ = c.Available("p77")
+	}
+}
