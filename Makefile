@@ -47,6 +47,7 @@ js: sdk-js/node_modules ## Rebuild the browser tag into sdk-js/dist (commit the 
 fuzz: ## Run each fuzz target for a short while (FUZZTIME, default 20s).
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeBatch -fuzztime=$${FUZZTIME:-20s} ./internal/event/
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$${FUZZTIME:-20s} ./internal/enrich/
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$${FUZZTIME:-20s} ./internal/catalog/
 
 .PHONY: bench
 bench: bench-go bench-collector bench-profiler bench-personalize eval ## Run every benchmark and load test (never part of make test).

@@ -1,7 +1,7 @@
 // Command ecrm is the one binary of ecrm: `ecrm run` starts every role in
 // one process with an embedded Kafka-protocol broker; `ecrm collector`,
 // `ecrm profiler` and `ecrm personalize` run one role each against a Kafka
-// cluster.
+// cluster; `ecrm import catalog FILE` imports items into the catalog.
 package main
 
 import (
@@ -26,6 +26,7 @@ var commands = map[string]string{
 	"personalize": "Runs personalize alone: the profile view, recommendations, decisions and the admin API over --kafka-brokers.",
 	"version":     "Prints the version.",
 	"simulate":    "Sends realistic synthetic shop traffic (visitors, sessions, carts, orders, logins on several devices, bots) to a collector at a fixed rate.",
+	"import":      "Imports items into the catalog: ecrm import catalog FILE (CSV, NDJSON or a JSON array) posts them in batches to --target's POST /v1/catalog.",
 	"eval":        "Evaluates the recommender on next-item prediction: trains on --train, scores HR@k and MRR@k on every position of every --test session.",
 }
 
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return simulateCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "eval":
 		return evalCmd(ctx, args[1:], stdout, stderr)
+	case "import":
+		return importCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "run", "collector", "profiler", "personalize":
 		var cfg config
 		fs := flagSet(cmd, &cfg, getenv, stderr)

@@ -179,6 +179,7 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 	var segAdmin *personalize.SegmentAdmin
 	var decisions *personalize.Decisions
 	var console *personalize.Console
+	var catAdmin *personalize.CatalogAdmin
 	if roles["personalize"] {
 		db, err := openStore("personalize")
 		if err != nil {
@@ -208,6 +209,18 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 			return err
 		}
 		background("learner", func(ctx context.Context) error { return lrn.Run(ctx, time.Minute) })
+		// Imported items: every replica reads the whole catalog topic and
+		// follows it; the learned ones come back from the model snapshot.
+		catWatcher := configtopic.NewTopic(kcfg, topics.Catalog, configtopic.WholeKeys("item"),
+			map[string]configtopic.Handler{"item": personalize.CatalogHandler(cat)}, logger)
+		background("catalog watcher", catWatcher.Run)
+		checks = append(checks, web.Check{Name: "catalog", Fn: func(context.Context) error {
+			if !catWatcher.Ready() {
+				return errors.New("imported items not yet read from the catalog topic")
+			}
+			return nil
+		}})
+		catAdmin = personalize.NewCatalogAdmin(personalize.CatalogOptions{Catalog: cat, Pub: configOut, Topic: topics.Catalog, CaughtUp: catWatcher.CaughtUp, Logger: logger})
 		pers = personalize.New(personalize.Options{View: v, Pub: configOut, Topics: topics, Model: model, Catalog: cat, Sites: registry})
 		statsView := statsview.New(kcfg, logger)
 		background("stats view", statsView.Run)
@@ -253,7 +266,14 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 		return err
 	}
 
-	app := web.NewApp(logger, splitList(cfg.TrustedProxies))
+	var large []web.LargeBody
+	if catAdmin != nil {
+		// Catalog imports are bigger than hits: the admin (only) may send
+		// up to 16 MB.
+		large = append(large, web.LargeBody{Method: fiber.MethodPost, Path: "/v1/catalog", Limit: personalize.CatalogBodyLimit,
+			Name: personalize.CatalogBodyLimitName, ReadTimeout: 2 * time.Minute, Admit: web.HasAdminToken(token)})
+	}
+	app := web.NewApp(logger, splitList(cfg.TrustedProxies), large...)
 	auth := web.AdminAuth(token)
 	web.Ops(app, reg, checks)
 	if col != nil {
@@ -279,6 +299,9 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 	}
 	if console != nil {
 		console.Routes(app, auth)
+	}
+	if catAdmin != nil {
+		catAdmin.Routes(app, auth)
 	}
 	app.Use(func(c *fiber.Ctx) error {
 		return web.Errorf(fiber.StatusNotFound, "no route "+c.Method()+" "+c.Path())
