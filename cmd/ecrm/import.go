@@ -170,6 +170,9 @@ func importCatalog(ctx context.Context, args []string, getenv func(string) strin
 	prog.stop(runErr == nil)
 
 	rejected := im.rejected.Load()
+	// A batch's lines the server rejected come after the later lines
+	// rejected here.
+	slices.SortStableFunc(im.shown, func(a, b personalize.Rejection) int { return a.Line - b.Line })
 	for _, r := range im.shown {
 		fmt.Fprintf(stderr, "line %d: %s\n", r.Line, r.Error)
 	}
@@ -242,8 +245,8 @@ type importer struct {
 	client        *http.Client
 	stderr        io.Writer
 
-	imported, rejected, read atomic.Int64
-	shown                    []personalize.Rejection // the first rejected lines
+	imported, rejected atomic.Int64
+	shown              []personalize.Rejection // the first rejected lines
 }
 
 func (im *importer) reject(line int, msg string) {
@@ -278,7 +281,6 @@ func (im *importer) run(ctx context.Context, d *catalog.Decoder, size int) error
 			// What was read before the broken part still goes.
 			return errors.Join(flush(), err)
 		}
-		im.read.Add(1)
 		if rec.Err != nil {
 			im.reject(rec.Line, rec.Err.Error())
 			continue
