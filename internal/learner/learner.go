@@ -22,6 +22,7 @@ import (
 	"github.com/ecrm/ecrm/internal/event"
 	"github.com/ecrm/ecrm/internal/identity"
 	"github.com/ecrm/ecrm/internal/kafka"
+	"github.com/ecrm/ecrm/internal/profiler"
 	"github.com/ecrm/ecrm/internal/recommend"
 )
 
@@ -176,10 +177,17 @@ func (l *Learner) Handle(_ context.Context, partition int, msgs []kafka.Message)
 }
 
 // apply learns from one record: hits from the collector only (merge,
-// forward and tick records repeat or concern nothing a recommender needs).
+// forward and tick records repeat or concern nothing a recommender needs),
+// and erasures, which it carries out in its own memory.
 func (l *Learner) apply(m *kafka.Message) {
 	for _, h := range m.Headers {
-		if h.Key == "ecrm-kind" {
+		if h.Key == profiler.HeaderKind {
+			switch string(h.Value) {
+			case profiler.KindErase, profiler.KindEraseLink:
+				// The value names the identifier erased: the profile's
+				// owner, then each of its other identifiers.
+				l.Forget(string(m.Value))
+			}
 			return
 		}
 	}
@@ -247,6 +255,32 @@ func (l *Learner) remember(e event.Event) {
 	}
 	l.recent[l.rnext] = e
 	l.rnext = (l.rnext + 1) % RecentCap
+}
+
+// Forget erases what this replica holds of one identifier (u:<userId> or
+// a:<anonymousId>): its live session in the recommender (which becomes
+// anonymous, as a closed session is) and its hits in the live feed. The
+// next snapshot is written without them.
+func (l *Learner) Forget(identifier string) {
+	if identifier == "" {
+		return
+	}
+	l.model.Forget(identifier)
+	l.rmu.Lock()
+	defer l.rmu.Unlock()
+	kept := make([]event.Event, 0, len(l.recent))
+	for i := range l.recent {
+		// Oldest first, so that the ring's order survives.
+		e := &l.recent[(l.rnext+i)%len(l.recent)]
+		if VisitorOf(e) == identifier ||
+			e.UserID != "" && identity.User(e.UserID) == identifier ||
+			e.AnonymousID != "" && identity.Anonymous(e.AnonymousID) == identifier ||
+			e.VisitorID != "" && identity.Anonymous(e.VisitorID) == identifier {
+			continue
+		}
+		kept = append(kept, *e)
+	}
+	l.recent, l.rnext = kept, 0
 }
 
 // Recent returns the latest hits this replica read, newest first (after a

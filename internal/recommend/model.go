@@ -142,6 +142,19 @@ type Stats struct {
 	Observed     uint64 // interactions learnt from
 }
 
+// Forget detaches the visitor's live session, if any, from them (for an
+// erasure): it becomes anonymous, as every closed session is, and the
+// visitor's next interaction starts a new one. Its items stay in the
+// co-occurrence counts, which hold no identifier.
+func (m *Model) Forget(visitor string) {
+	m.write(func(st *state) {
+		if s, ok := st.live[visitor]; ok {
+			st.sessions[s].id = ""
+			st.close(s)
+		}
+	})
+}
+
 // Stats returns the model's sizes.
 func (m *Model) Stats() Stats {
 	m.mu.RLock()

@@ -341,3 +341,29 @@ func TestParse(t *testing.T) {
 		t.Error("ParseType(best) = nil error")
 	}
 }
+
+// TestForget: after an erasure the visitor's live session no longer
+// informs their recommendations; a new interaction starts afresh.
+func TestForget(t *testing.T) {
+	m := mustModel(t, plain, append(knnSessions, sess{visitor: "me", start: 40 * minute, items: "A B"})...)
+	anonymous := fmt.Sprint(m.Recommend(Request{Type: Personal, Visitor: "nobody", Item: "B"}))
+	if got := fmt.Sprint(m.Recommend(Request{Type: Personal, Visitor: "me", Item: "B"})); got == anonymous {
+		t.Fatalf("before Forget the live session A B changes nothing: %s", got)
+	}
+	m.Forget("me")
+	m.Forget("never seen")
+	if got := fmt.Sprint(m.Recommend(Request{Type: Personal, Visitor: "me", Item: "B"})); got != anonymous {
+		t.Errorf("after Forget: %s, want what a visitor without a session gets: %s", got, anonymous)
+	}
+	// As if the session A B had been someone else's.
+	mustObserve(t, m, sess{visitor: "me", start: 41 * minute, items: "C"})
+	other := mustModel(t, plain, append(knnSessions, sess{visitor: "someone else", start: 40 * minute, items: "A B"})...)
+	mustObserve(t, other, sess{visitor: "me", start: 41 * minute, items: "C"})
+	other.Refresh()
+	m.Refresh()
+	after := fmt.Sprint(m.Recommend(Request{Type: Personal, Visitor: "me", Item: "C"}))
+	fresh := fmt.Sprint(other.Recommend(Request{Type: Personal, Visitor: "me", Item: "C"}))
+	if after != fresh {
+		t.Errorf("the next interaction continued the forgotten session: %s, want %s", after, fresh)
+	}
+}
