@@ -42,6 +42,9 @@ type View struct {
 	topics kafka.Topics
 	db     *store.DB
 	cache  *ristretto.Cache[string, *profile.Profile]
+	// ids caches identifier → profile id, the store read every lookup by
+	// identifier would otherwise make.
+	ids *ristretto.Cache[string, string]
 	log    *slog.Logger
 
 	// stripes serialise a cache fill with the invalidation of the same
@@ -66,8 +69,17 @@ func New(kcfg kafka.Config, db *store.DB, opts Options, logger *slog.Logger, reg
 	if err != nil {
 		return nil, fmt.Errorf("profile cache: %w", err)
 	}
+	ids, err := ristretto.NewCache(&ristretto.Config[string, string]{
+		NumCounters: max(opts.CacheBytes/8/10, 1000), // an eighth of the budget, ~100 bytes an entry
+		MaxCost:     opts.CacheBytes / 8,
+		BufferItems: 64,
+	})
+	if err != nil {
+		cache.Close()
+		return nil, fmt.Errorf("identifier cache: %w", err)
+	}
 	v := &View{
-		kcfg: kcfg, topics: kcfg.Topics(), db: db, cache: cache, seed: maphash.MakeSeed(),
+		kcfg: kcfg, topics: kcfg.Topics(), db: db, cache: cache, ids: ids, seed: maphash.MakeSeed(),
 		log: logger.With("component", "view"),
 		hits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ecrm_view_cache_hits_total", Help: "Profile reads answered from the in-memory hot set."}),
@@ -103,7 +115,10 @@ func (v *View) Run(ctx context.Context) error {
 func (v *View) Ready() bool { return v.running.Load() == 2 }
 
 // Close releases the in-memory cache.
-func (v *View) Close() { v.cache.Close() }
+func (v *View) Close() {
+	v.cache.Close()
+	v.ids.Close()
+}
 
 // Lookup returns the profile an identifier (`u:<userId>`, `a:<anonymousId>`,
 // `e:<email>` or a profile id) belongs to. The profile is shared: callers
@@ -115,16 +130,34 @@ func (v *View) Lookup(identifier string) (*profile.Profile, error) {
 	}
 	pid := id
 	if !isProfileID(id) {
-		raw, err := v.db.Get([]byte("i/" + id))
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, ErrNotFound
-		}
-		if err != nil {
+		var err error
+		if pid, err = v.profileID(id); err != nil {
 			return nil, err
 		}
-		pid = string(raw)
 	}
 	return v.Profile(pid)
+}
+
+// profileID returns the profile id an identifier (u:, a:, e:) points to.
+func (v *View) profileID(id string) (string, error) {
+	if pid, ok := v.ids.Get(id); ok {
+		return pid, nil
+	}
+	// As for profiles: the fill holds the identifier's stripe, so an
+	// invalidation of the same identifier waits for it and then drops it.
+	mu := &v.stripes[maphash.String(v.seed, id)%uint64(len(v.stripes))]
+	mu.Lock()
+	defer mu.Unlock()
+	raw, err := v.db.Get([]byte("i/" + id))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	pid := string(raw)
+	v.ids.Set(id, pid, int64(len(id)+len(pid)+64))
+	return pid, nil
 }
 
 // Profile returns the profile with the given profile id.
@@ -152,10 +185,12 @@ func (v *View) Profile(pid string) (*profile.Profile, error) {
 	return p, nil
 }
 
-func (v *View) invalidate(pid string) {
-	mu := &v.stripes[maphash.String(v.seed, pid)%uint64(len(v.stripes))]
+// invalidate drops key from one of the view's caches, under the key's
+// stripe (see Profile).
+func invalidate[V any](v *View, c *ristretto.Cache[string, V], key string) {
+	mu := &v.stripes[maphash.String(v.seed, key)%uint64(len(v.stripes))]
 	mu.Lock()
-	v.cache.Del(pid)
+	c.Del(key)
 	mu.Unlock()
 }
 
@@ -205,9 +240,12 @@ func (t *tailer) Handle(_ context.Context, partition int, msgs []kafka.Message) 
 	if err := wb.CommitNoSync(); err != nil {
 		return err
 	}
-	if t.prefix == "p/" {
-		for _, m := range msgs {
-			t.v.invalidate(string(m.Key))
+	for _, m := range msgs {
+		switch t.prefix {
+		case "p/":
+			invalidate(t.v, t.v.cache, string(m.Key))
+		case "i/":
+			invalidate(t.v, t.v.ids, string(m.Key))
 		}
 	}
 	return nil
