@@ -45,7 +45,7 @@ type View struct {
 	// ids caches identifier → profile id, the store read every lookup by
 	// identifier would otherwise make.
 	ids *ristretto.Cache[string, string]
-	log    *slog.Logger
+	log *slog.Logger
 
 	// stripes serialise a cache fill with the invalidation of the same
 	// profile, so a fill never puts back a value older than the store's.
