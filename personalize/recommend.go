@@ -35,10 +35,11 @@ const maxContext = 10
 
 var recommendTypes = []string{"similar", "together", "personal", "popular", "trending"}
 
-// recommend answers GET /v1/recommend?type=&item=&category=&n=&anonymousId=&userId=
+// recommend answers GET /v1/recommend?type=&item=&category=&n=&anonymousId=&userId=&bought=
 // from memory. The page's context counts at once: the item on screen, and
 // the cart (cart=a,b,c) for "together". The visitor's profile adds their
-// recent items (personal) and the items they bought, left out.
+// recent items (personal) and the items they bought, left out unless
+// bought=include (for what people buy again: consumables, refills).
 func (s *Server) recommend(c *fiber.Ctx) error {
 	if _, err := s.site(c); err != nil {
 		return err
@@ -54,6 +55,14 @@ func (s *Server) recommend(c *fiber.Ctx) error {
 			return web.Errorf(fiber.StatusBadRequest, "n must be a whole number from 1 to 100")
 		}
 		n = k
+	}
+	excludeBought := true
+	switch c.Query("bought", "exclude") {
+	case "exclude":
+	case "include":
+		excludeBought = false
+	default:
+		return web.Errorf(fiber.StatusBadRequest, "bought must be exclude (the default) or include")
 	}
 	item := strings.Clone(c.Query("item"))
 	if len(item) > 256 || len(c.Query("category")) > 256 {
@@ -81,7 +90,9 @@ func (s *Server) recommend(c *fiber.Ctx) error {
 				req.Context = append(req.Context, l.ProductID)
 			}
 		}
-		req.Exclude = append(req.Exclude, p.Orders.Bought...)
+		if excludeBought {
+			req.Exclude = append(req.Exclude, p.Orders.Bought...)
+		}
 	}
 	if typ == "personal" && item != "" {
 		req.Context = append(req.Context, item)

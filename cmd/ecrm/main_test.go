@@ -408,6 +408,30 @@ func TestRecommend(t *testing.T) {
 	if len(items(r)) == 0 || len(items(r)) > 3 {
 		t.Errorf("personal for r-v2 = %v, want 1 to 3 items", r.body)
 	}
+	// What a visitor bought is left out, unless bought=include.
+	order := `{"writeKey":"demo","batch":[{"type":"track","event":"Order Completed","anonymousId":"r-v4","properties":{"order_id":"r-o1","revenue":49.5,"products":[{"product_id":"p2","price":49.5,"quantity":1}]}}]}`
+	if r := in.do(t, "POST", "/v1/batch", "", order); r.status != 200 {
+		t.Fatalf("POST order = %d %v", r.status, r.body)
+	}
+	in.profileWhen(t, "a:r-v4", func(p map[string]any) bool {
+		o, _ := p["orders"].(map[string]any)
+		b, _ := o["bought"].([]any)
+		return len(b) == 1 && b[0] == "p2"
+	})
+	has := func(its []map[string]any, id string) bool {
+		for _, it := range its {
+			if it["id"] == id {
+				return true
+			}
+		}
+		return false
+	}
+	if its := items(in.do(t, "GET", "/v1/recommend?type=similar&item=p1&anonymousId=r-v4&writeKey=demo", "", "")); len(its) == 0 || has(its, "p2") {
+		t.Errorf("similar to p1 for r-v4, who bought p2 = %v, want items without p2", its)
+	}
+	if its := items(in.do(t, "GET", "/v1/recommend?type=similar&item=p1&anonymousId=r-v4&bought=include&writeKey=demo", "", "")); !has(its, "p2") {
+		t.Errorf("similar to p1 for r-v4 with bought=include = %v, want p2 among them", its)
+	}
 	r = in.do(t, "GET", "/v1/recommend?type=similar&item=nope&writeKey=demo", "", "")
 	if its := items(r); len(its) == 0 || its[0]["reason"] != "popular" {
 		t.Errorf("similar to an unknown item = %v, want popular items", r.body)
@@ -421,6 +445,7 @@ func TestRecommend(t *testing.T) {
 		{"/v1/recommend?type=bogus&writeKey=demo", 400},
 		{"/v1/recommend?type=popular&n=0&writeKey=demo", 400},
 		{"/v1/recommend?type=popular&n=abc&writeKey=demo", 400},
+		{"/v1/recommend?type=popular&bought=maybe&writeKey=demo", 400},
 	} {
 		if r := in.do(t, "GET", tc.path, "", ""); r.status != tc.want || r.body["error"] == nil {
 			t.Errorf("GET %s = %d %v, want %d with an error", tc.path, r.status, r.body, tc.want)
