@@ -220,16 +220,17 @@ func (st *state) best(sc *scratch, f *filter, n int, reason string, out []Scored
 	cands := sc.out[:0]
 	for _, i := range sc.touched {
 		if s := sc.score[i]; s > 0 && (f.cat == "" || st.items[i].category == f.cat) {
-			cands = append(cands, scoredIdx{i: i, score: s, pop: st.items[i].pop})
+			cands = append(cands, scoredIdx{i: i, score: s})
 		}
 	}
 	sc.out = cands
-	// Best score first; ties go to the more popular item.
+	// Best score first; ties go to the more popular item (read only for
+	// ties: the items are spread over memory).
 	order := func(a, b scoredIdx) int {
 		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(b.pop, a.pop); c != 0 {
+		if c := cmp.Compare(st.items[b.i].pop, st.items[a.i].pop); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.i, b.i)

@@ -51,7 +51,6 @@ func bySimilarity(a, b cand) int {
 type scoredIdx struct {
 	i     uint32
 	score float64
-	pop   float64
 }
 
 func (m *Model) getScratch(st *state) *scratch {
