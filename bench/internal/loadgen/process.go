@@ -1,0 +1,254 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/ecrm/ecrm/bench/internal/meter"
+)
+
+// Roles of a benchmark's process: the value of its -role flag.
+const (
+	RoleBench = "bench" // runs the benchmark: starts the servers, runs the phases, prints the figures
+	RoleLoad  = "load"  // the load generator of one phase, in a process of its own
+)
+
+// Modes of a load generator: the value of its -mode flag.
+const (
+	Closed = "closed" // connections sending back to back (ClosedLoop)
+	Open   = "open"   // requests scheduled at a rate (OpenLoop)
+)
+
+// Phase is one run of a load generator against one target.
+type Phase struct {
+	Mode     string        // Closed or Open
+	Duration time.Duration // measured: after the warm-up (closed loop), the schedule (open loop)
+	Warmup   time.Duration // closed loop: how long it sends before counting
+	Conns    int           // closed loop: the connections, each sending back to back
+	Rate     float64       // open loop: requests scheduled a second
+	Workers  int           // open loop: the senders, each with its own connection
+	Timeout  time.Duration // how long one request may take to be written or answered
+}
+
+// Limit bounds how long the phase's load generator may run: its schedule
+// (the warm-up included), the last answers' timeout, and a margin.
+func (p Phase) Limit() time.Duration {
+	d := p.Duration + p.Timeout + 10*time.Second
+	if p.Mode == Closed {
+		d += p.Warmup
+	}
+	return d
+}
+
+// Flags are the settings of a benchmark whose load generator runs in a
+// process of its own, shared by its two roles: the phase, the role, and
+// the load generator's target. Register adds the flags whose help is the
+// same in every such benchmark; each program adds -rate and -target
+// itself, saying what they are there.
+type Flags struct {
+	Phase
+	// Role is what this process does: RoleBench or RoleLoad.
+	Role string
+	// The load generator's, set by the benchmark that starts it.
+	Name   string // the target's, in messages
+	Target string // the target's URL, on a loopback address
+}
+
+// Register adds -duration, -warmup, -conns, -workers, -timeout, -role,
+// -mode and -name to fs, with their defaults.
+func (f *Flags) Register(fs *flag.FlagSet) {
+	fs.DurationVar(&f.Duration, "duration", 10*time.Second, "How long each measured phase lasts: each closed-loop run after its warm-up, and each open-loop run.")
+	fs.DurationVar(&f.Warmup, "warmup", 2*time.Second, "How long each closed-loop run sends before counting.")
+	fs.IntVar(&f.Conns, "conns", 64, "The number of keep-alive connections of the closed-loop runs, each sending back to back.")
+	fs.IntVar(&f.Workers, "workers", 0, "The open-loop senders, each with its own connection; 0 means the rate times 5ms, at least 64 and at most 1024 (default 0).")
+	fs.DurationVar(&f.Timeout, "timeout", 5*time.Second, "How long one request may take to be written or answered before it counts as an error.")
+	fs.StringVar(&f.Role, "role", RoleBench, "What this process does: bench runs the benchmark; load is one phase's load generator, which the benchmark starts in a process of its own.")
+	fs.StringVar(&f.Mode, "mode", Closed, "With -role=load: closed, -conns connections sending back to back, or open, requests scheduled at -rate sent by -workers.")
+	fs.StringVar(&f.Name, "name", "target", "With -role=load: the target's name in messages.")
+}
+
+// Validate reports what is wrong with the settings, those of -role=load
+// included; a negative -rate is left to the program, whose -rate means
+// more.
+func (f Flags) Validate() error {
+	var errs []error
+	if f.Duration <= 0 {
+		errs = append(errs, errors.New("-duration must be positive"))
+	}
+	if f.Warmup < 0 {
+		errs = append(errs, errors.New("-warmup must not be negative"))
+	}
+	if f.Conns < 1 || f.Conns > 4096 {
+		errs = append(errs, fmt.Errorf("-conns %d out of range 1..4096", f.Conns))
+	}
+	if f.Workers < 0 || f.Workers > 4096 {
+		errs = append(errs, fmt.Errorf("-workers %d out of range 0..4096", f.Workers))
+	}
+	if f.Timeout <= 0 {
+		errs = append(errs, errors.New("-timeout must be positive"))
+	}
+	switch f.Role {
+	case RoleBench:
+	case RoleLoad:
+		if f.Target == "" {
+			errs = append(errs, errors.New("-role=load needs -target"))
+		}
+		switch {
+		case f.Mode == Closed:
+		case f.Mode != Open:
+			errs = append(errs, fmt.Errorf("-mode %q is neither closed nor open", f.Mode))
+		case f.Rate < 1 || f.Workers < 1:
+			errs = append(errs, errors.New("-mode=open needs -rate of at least 1 and -workers"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("-role %q is neither bench nor load", f.Role))
+	}
+	return errors.Join(errs...)
+}
+
+// TargetAddr returns the host:port of -target, which must be an http URL
+// on a loopback address: a load generator sends to 127.0.0.1 only.
+func (f Flags) TargetAddr() (string, error) {
+	u, err := url.Parse(f.Target)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return "", fmt.Errorf("-target %q is not an http URL", f.Target)
+	}
+	host, _, err := net.SplitHostPort(u.Host)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return "", fmt.Errorf("-target %q is not on a loopback address and port", f.Target)
+	}
+	return u.Host, nil
+}
+
+// Report is what a load generator's process prints on its standard
+// output, as JSON, when its phase is over.
+type Report struct {
+	Tally Tally `json:"tally"`
+	// Open loop only.
+	Scheduled  int           `json:"scheduled,omitempty"`
+	Unsent     int           `json:"unsent,omitempty"`
+	Latencies  int           `json:"latencies,omitempty"` // successful requests timed
+	LatencyP50 time.Duration `json:"latency_p50_ns,omitempty"`
+	LatencyP99 time.Duration `json:"latency_p99_ns,omitempty"`
+	LatencyMax time.Duration `json:"latency_max_ns,omitempty"`
+	LagP50     time.Duration `json:"lag_p50_ns,omitempty"`
+	LagP99     time.Duration `json:"lag_p99_ns,omitempty"`
+	// The generator's own costs.
+	CPU          time.Duration `json:"cpu_ns"`
+	SchedWaitP99 time.Duration `json:"sched_wait_p99_ns"`
+	GCs          uint64        `json:"gc_cycles"`
+}
+
+// Failure returns an error describing unsent or failed requests, if any,
+// after "<name>: "; refused is as for Tally.Failure.
+func (r *Report) Failure(name, refused string) error {
+	if r.Unsent > 0 {
+		return fmt.Errorf("%s: %d of %d scheduled requests not sent by the deadline", name, r.Unsent, r.Scheduled)
+	}
+	return r.Tally.Failure(name, refused)
+}
+
+// Serve is the load generator's process: it runs ph against the server
+// at addr, with a Sender from newSender for each connection (closed loop)
+// or worker (open loop), all over one client, and prints its Report on
+// out as JSON: for the closed loop the tally, whose window is counted as
+// ClosedLoop does; for the open loop every successful answer counts in the
+// window, with the latencies' and dispatch lags' quantiles. Both report
+// this process's CPU time, its goroutines' wait for a core and its GC
+// cycles. It fails when the phase has not ended within ph.Limit().
+func Serve(ctx context.Context, ph Phase, addr string, newSender func(*fasthttp.HostClient) Sender, out io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, ph.Limit())
+	defer cancel()
+	n := ph.Conns
+	if ph.Mode == Open {
+		n = ph.Workers
+	}
+	m := meter.Start()
+	client := NewClient(addr, n, ph.Timeout)
+	senders := make([]Sender, n)
+	for i := range senders {
+		senders[i] = newSender(client)
+	}
+	var rep Report
+	switch ph.Mode {
+	case Closed:
+		window := ClosedLoop(ctx, ph.Conns, ph.Warmup, ph.Duration, func(c int) bool { return senders[c].Send() })
+		rep.Tally = sum(senders)
+		rep.Tally.Window = window
+	case Open:
+		res := OpenLoop(ctx, Schedule{Rate: ph.Rate, Duration: ph.Duration, Timeout: ph.Timeout, Workers: ph.Workers},
+			func(w int, _ int64, _, _ time.Time) bool { return senders[w].Send() })
+		rep.Tally = sum(senders)
+		rep.Tally.Window = rep.Tally.OK
+		rep.Scheduled, rep.Unsent = res.Scheduled, res.Unsent
+		rep.Latencies = len(res.Latencies)
+		rep.LatencyP50, rep.LatencyP99, rep.LatencyMax = meter.Quantile(res.Latencies, 0.50), meter.Quantile(res.Latencies, 0.99), meter.Quantile(res.Latencies, 1)
+		rep.LagP50, rep.LagP99 = meter.Quantile(res.Lags, 0.50), meter.Quantile(res.Lags, 0.99)
+	default:
+		return fmt.Errorf("load generator: -mode %q is neither closed nor open", ph.Mode)
+	}
+	client.CloseIdleConnections()
+	u := m.Stop(0)
+	rep.CPU, rep.SchedWaitP99, rep.GCs = u.Own, u.SchedWaitP99, u.GCs
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("load generator: %w", err)
+	}
+	return json.NewEncoder(out).Encode(&rep)
+}
+
+// sum returns the senders' tallies added up.
+func sum(senders []Sender) Tally {
+	var t Tally
+	for _, s := range senders {
+		t.Add(s.Tally())
+	}
+	return t
+}
+
+// Spawn runs the load generator of ph in a process of its own: this
+// program started again with -role=load, -name=name, args (-target and
+// whatever else the program's generator needs) and ph's settings as
+// flags. It passes the process's standard error on to stderr and returns
+// the report the process printed (see Serve). name is the target's, for
+// messages. The process is killed if it outlives ph.Limit() by 5 seconds.
+func Spawn(ctx context.Context, name string, ph Phase, args []string, stderr io.Writer) (*Report, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("start the load generator: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, ph.Limit()+5*time.Second)
+	defer cancel()
+	args = append([]string{"-role=" + RoleLoad, "-name=" + name}, args...)
+	args = append(args,
+		"-mode="+ph.Mode, "-duration="+ph.Duration.String(), "-warmup="+ph.Warmup.String(),
+		"-timeout="+ph.Timeout.String(), fmt.Sprintf("-conns=%d", ph.Conns),
+		fmt.Sprintf("-rate=%g", ph.Rate), fmt.Sprintf("-workers=%d", ph.Workers))
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Stderr = stderr
+	cmd.WaitDelay = 5 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			err = errors.Join(err, ctxErr)
+		}
+		return nil, fmt.Errorf("load generator (%s, %s): %w", name, ph.Mode, err)
+	}
+	var rep Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		return nil, fmt.Errorf("load generator (%s, %s): report %q: %w", name, ph.Mode, out.Bytes(), err)
+	}
+	return &rep, nil
+}
