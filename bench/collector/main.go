@@ -72,20 +72,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
-	"syscall"
 	"time"
+
+	"github.com/ecrm/ecrm/bench/internal/loadgen"
+	"github.com/ecrm/ecrm/bench/internal/meter"
 )
 
 // Targets the figures are judged against.
@@ -94,38 +92,19 @@ const (
 	targetP99   = 5.0  // ms at half the collector's peak, below
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench collector:", err)
-		os.Exit(1)
-	}
-}
+func main() { loadgen.Main("collector", run) }
 
-// config holds the benchmark's settings.
+// config holds the benchmark's settings. Those of loadgen.Flags are the
+// phases' (-duration, -warmup, -conns, -rate, -workers, -timeout), and the
+// role and target of this process.
 type config struct {
-	Duration    time.Duration
-	Warmup      time.Duration
-	Conns       int
-	Rate        float64
-	Workers     int
-	Timeout     time.Duration
+	loadgen.Flags
 	CPUProfile  string
 	OpenProfile string
 	MemProfile  string
 	GOGC        int
 
-	// Role is what this process does: roleBench or roleLoad.
-	Role string
-	// The load generator's, set by the benchmark that starts it.
-	Target    string
-	Mode      string
-	Name      string
+	// Collector is the load generator's: its target is the collector.
 	Collector bool
 }
 
@@ -133,20 +112,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var cfg config
 	fs := flag.NewFlagSet("bench/collector", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "How long each measured phase lasts: each closed-loop run after its warm-up, and each open-loop run.")
-	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "How long each closed-loop run sends before counting.")
-	fs.IntVar(&cfg.Conns, "conns", 64, "The number of keep-alive connections of the closed-loop runs, each sending back to back.")
+	cfg.Register(fs)
 	fs.Float64Var(&cfg.Rate, "rate", 0, "The open-loop rate in requests per second; 0 means half the collector's measured peak (default 0).")
-	fs.IntVar(&cfg.Workers, "workers", 0, "The open-loop senders, each with its own connection; 0 means the rate times 5ms, at least 64 and at most 1024 (default 0).")
-	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "How long one request may take to be written or answered before it counts as an error.")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "A file to write the CPU profile of the collector's closed-loop run to, for go tool pprof (default none).")
 	fs.StringVar(&cfg.OpenProfile, "cpuprofile-open", "", "A file to write the CPU profile of the collector's open-loop run to (default none).")
 	fs.StringVar(&cfg.MemProfile, "memprofile", "", "A file to write the servers' allocation profile to after the collector's closed-loop run, and one named as it plus .base with those before it, for go tool pprof -sample_index=alloc_space -base FILE.base FILE (default none).")
 	fs.IntVar(&cfg.GOGC, "gogc", 0, "The garbage collector's target percentage in the servers' process, as GOGC sets it; 0 keeps the runtime's (GOGC from the environment, else 100), -1 turns the collector off (default 0).")
-	fs.StringVar(&cfg.Role, "role", roleBench, "What this process does: bench runs the benchmark; load is one phase's load generator, which the benchmark starts in a process of its own.")
 	fs.StringVar(&cfg.Target, "target", "", "With -role=load: the URL on 127.0.0.1 to POST page hits to.")
-	fs.StringVar(&cfg.Mode, "mode", modeClosed, "With -role=load: closed, -conns connections sending back to back, or open, requests scheduled at -rate sent by -workers.")
-	fs.StringVar(&cfg.Name, "name", "target", "With -role=load: the target's name in messages.")
 	fs.BoolVar(&cfg.Collector, "collector", false, "With -role=load: the target is the collector, whose 2xx answers must say \"accepted\":1.")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -159,43 +131,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 
 // Validate reports whether the settings can run.
 func (c config) Validate() error {
-	var errs []error
-	if c.Duration <= 0 {
-		errs = append(errs, errors.New("-duration must be positive"))
-	}
-	if c.Warmup < 0 {
-		errs = append(errs, errors.New("-warmup must not be negative"))
-	}
-	if c.Conns < 1 || c.Conns > 4096 {
-		errs = append(errs, fmt.Errorf("-conns %d out of range 1..4096", c.Conns))
-	}
+	errs := []error{c.Flags.Validate()}
 	if c.Rate < 0 {
 		errs = append(errs, errors.New("-rate must not be negative"))
 	}
-	if c.Workers < 0 || c.Workers > 4096 {
-		errs = append(errs, fmt.Errorf("-workers %d out of range 0..4096", c.Workers))
-	}
-	if c.Timeout <= 0 {
-		errs = append(errs, errors.New("-timeout must be positive"))
-	}
 	if c.GOGC < -1 {
 		errs = append(errs, errors.New("-gogc must be -1 (off), 0 (the runtime's) or a percentage"))
-	}
-	switch c.Role {
-	case roleBench:
-	case roleLoad:
-		if c.Target == "" {
-			errs = append(errs, errors.New("-role=load needs -target"))
-		}
-		switch {
-		case c.Mode == modeClosed:
-		case c.Mode != modeOpen:
-			errs = append(errs, fmt.Errorf("-mode %q is neither closed nor open", c.Mode))
-		case c.Rate < 1 || c.Workers < 1:
-			errs = append(errs, errors.New("-mode=open needs -rate of at least 1 and -workers"))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("-role %q is neither bench nor load", c.Role))
 	}
 	return errors.Join(errs...)
 }
@@ -208,7 +149,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return err
 	}
-	if cfg.Role == roleLoad {
+	if cfg.Role == loadgen.RoleLoad {
 		return runLoad(ctx, cfg, stdout)
 	}
 	if cfg.GOGC != 0 {
@@ -253,8 +194,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		if err := b.latency(ctx, s.Collector(), rate, cfg.OpenProfile); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "collector_server_p50_ms=%.3f\n", ms(s.timing.Quantile(0.50)))
-		fmt.Fprintf(stdout, "collector_server_p99_ms=%.3f (time in the collector's Fiber handlers, 10µs buckets)\n", ms(s.timing.Quantile(0.99)))
+		h := s.timing.Of(pathBatch)
+		fmt.Fprintf(stdout, "collector_server_p50_ms=%.3f\n", ms(h.UpperBound(0.50)))
+		fmt.Fprintf(stdout, "collector_server_p99_ms=%.3f (time in the collector's Fiber handlers, 10µs buckets)\n", ms(h.UpperBound(0.99)))
 		// The same load on the bare handler: what the harness, the runtime
 		// and the machine's neighbours add to any answer.
 		if err := b.latency(ctx, s.Bare(), rate, ""); err != nil {
@@ -271,7 +213,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if bareRPS > 0 {
 		ratio = colRPS / bareRPS
 	}
-	fmt.Fprintf(stdout, "ratio target>=%.2f %s\n", targetRatio, verdict(ratio >= targetRatio))
+	fmt.Fprintf(stdout, "ratio target>=%.2f %s\n", targetRatio, loadgen.Verdict(ratio >= targetRatio))
 	fmt.Fprintf(stdout, "collector_vs_bare_ratio=%.2f\n", ratio)
 	return errors.Join(b.failures...)
 }
@@ -296,17 +238,17 @@ func (b *bench) fail(err error) {
 // cpuProfile and their allocations into memProfile if set, prints the
 // outcome and returns the answers per second.
 func (b *bench) peak(ctx context.Context, t target, cpuProfile, memProfile string) (float64, error) {
-	stopProfile, err := startProfile(cpuProfile, memProfile)
+	stopProfile, err := meter.StartProfile(cpuProfile, memProfile)
 	if err != nil {
 		return 0, err
 	}
-	m := startMeter()
-	rep, err := b.spawnLoad(ctx, t, modeClosed, 0, 0)
+	m := meter.Start()
+	rep, err := b.spawnLoad(ctx, t, loadgen.Closed, 0, 0)
 	if err != nil {
 		stopProfile()
 		return 0, err
 	}
-	usage := m.stop(rep.CPU)
+	usage := m.Stop(rep.CPU)
 	if err := stopProfile(); err != nil {
 		return 0, err
 	}
@@ -314,15 +256,15 @@ func (b *bench) peak(ctx context.Context, t target, cpuProfile, memProfile strin
 	if t.collector {
 		b.accepted += res.OK
 	}
-	rps := res.rate(b.cfg.Duration)
-	fmt.Fprintf(b.out, "%s closed loop: %s %s load_sched_wait_p99_ms=%.3f\n", t.name, res, usage, ms(rep.SchedWaitP99))
+	rps := res.Rate(b.cfg.Duration)
+	fmt.Fprintf(b.out, "%s closed loop: %s %s load_sched_wait_p99_ms=%.3f\n", t.name, counts(res), cost(usage), ms(rep.SchedWaitP99))
 	fmt.Fprintf(b.out, "%s_rps=%.0f\n", t.name, rps)
 	if res.OK > 0 {
 		// Less noisy than the rate on a shared machine: what one answer
 		// costs the servers' process (the broker and relay included).
-		fmt.Fprintf(b.out, "%s_server_cpu_us_per_req=%.1f\n", t.name, float64(usage.own)/float64(time.Microsecond)/float64(res.OK))
+		fmt.Fprintf(b.out, "%s_server_cpu_us_per_req=%.1f\n", t.name, float64(usage.Own)/float64(time.Microsecond)/float64(res.OK))
 	}
-	if err := res.failure(t.name); err != nil {
+	if err := res.Failure(t.name, unaccepted); err != nil {
 		b.fail(err)
 	}
 	return rps, nil
@@ -334,23 +276,23 @@ func (b *bench) peak(ctx context.Context, t target, cpuProfile, memProfile strin
 func (b *bench) latency(ctx context.Context, t target, rate float64, profile string) error {
 	workers := b.cfg.Workers
 	if workers == 0 {
-		workers = min(max(64, int(rate*0.005)+1), 1024)
+		workers = loadgen.Workers(rate)
 	}
-	stopProfile, err := startProfile(profile, "")
+	stopProfile, err := meter.StartProfile(profile, "")
 	if err != nil {
 		return err
 	}
 	if t.collector {
 		b.s.timing.Start()
 	}
-	m := startMeter()
-	rep, err := b.spawnLoad(ctx, t, modeOpen, rate, workers)
+	m := meter.Start()
+	rep, err := b.spawnLoad(ctx, t, loadgen.Open, rate, workers)
 	b.s.timing.Stop()
 	if err != nil {
 		stopProfile()
 		return err
 	}
-	usage := m.stop(rep.CPU)
+	usage := m.Stop(rep.CPU)
 	if err := stopProfile(); err != nil {
 		return err
 	}
@@ -358,18 +300,18 @@ func (b *bench) latency(ctx context.Context, t target, rate float64, profile str
 		b.accepted += rep.Tally.OK
 	}
 	fmt.Fprintf(b.out, "%s open loop: rate=%.0f/s workers=%d scheduled=%d achieved=%.0f/s %s %s load_sched_wait_p99_ms=%.3f\n",
-		t.name, rate, workers, rep.Scheduled, rep.Tally.rate(b.cfg.Duration), &rep.Tally, usage, ms(rep.SchedWaitP99))
+		t.name, rate, workers, rep.Scheduled, rep.Tally.Rate(b.cfg.Duration), counts(&rep.Tally), cost(usage), ms(rep.SchedWaitP99))
 	fmt.Fprintf(b.out, "%s open loop: dispatch_lag_p50_ms=%.3f dispatch_lag_p99_ms=%.3f (the generator's lateness, counted in the latencies)\n",
 		t.name, ms(rep.LagP50), ms(rep.LagP99))
 	p99 := ms(rep.LatencyP99)
 	judged := ""
 	if t.collector {
-		judged = fmt.Sprintf(" target<%.0f %s", targetP99, verdict(p99 < targetP99 && rep.Latencies > 0))
+		judged = fmt.Sprintf(" target<%.0f %s", targetP99, loadgen.Verdict(p99 < targetP99 && rep.Latencies > 0))
 	}
 	fmt.Fprintf(b.out, "%s_p50_ms=%.3f\n", t.name, ms(rep.LatencyP50))
 	fmt.Fprintf(b.out, "%s_p99_ms=%.3f%s (measured by the load generator's process)\n", t.name, p99, judged)
 	fmt.Fprintf(b.out, "%s_max_ms=%.3f\n", t.name, ms(rep.LatencyMax))
-	if err := rep.failure(t.name + " (open loop)"); err != nil {
+	if err := rep.Failure(t.name+" (open loop)", unaccepted); err != nil {
 		b.fail(err)
 	}
 	return nil
@@ -392,55 +334,6 @@ func (b *bench) delivery(ctx context.Context) error {
 	return nil
 }
 
-// startProfile starts a CPU profile into cpuPath, if any, and returns the
-// function that stops it and, if memPath is set, writes the allocations
-// made meanwhile there.
-func startProfile(cpuPath, memPath string) (stop func() error, err error) {
-	stopCPU := func() error { return nil }
-	if cpuPath != "" {
-		f, err := os.Create(cpuPath)
-		if err != nil {
-			return nil, fmt.Errorf("cpu profile: %w", err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("cpu profile: %w", err)
-		}
-		stopCPU = func() error {
-			pprof.StopCPUProfile()
-			if err := f.Close(); err != nil {
-				return fmt.Errorf("cpu profile: %w", err)
-			}
-			return nil
-		}
-	}
-	if memPath == "" {
-		return stopCPU, nil
-	}
-	// Only what is allocated from now on: a rate from the start, and the
-	// profile's counts before taken away by pprof's -base.
-	before := memProfile()
-	return func() error {
-		err := stopCPU()
-		runtime.GC() // the profile counts what the last cycle saw
-		if werr := os.WriteFile(memPath+".base", before, 0o644); werr != nil {
-			return errors.Join(err, fmt.Errorf("memory profile: %w", werr))
-		}
-		if werr := os.WriteFile(memPath, memProfile(), 0o644); werr != nil {
-			return errors.Join(err, fmt.Errorf("memory profile: %w", werr))
-		}
-		return err
-	}, nil
-}
-
-// memProfile returns the allocation profile so far.
-func memProfile() []byte {
-	runtime.GC()
-	var buf bytes.Buffer
-	_ = pprof.Lookup("allocs").WriteTo(&buf, 0) // writes to memory
-	return buf.Bytes()
-}
-
 // gcPercent returns the garbage collector's target percentage.
 func gcPercent() int {
 	p := debug.SetGCPercent(-1)
@@ -448,11 +341,19 @@ func gcPercent() int {
 	return p
 }
 
-func verdict(pass bool) string {
-	if pass {
-		return "PASS"
+// cost formats what a phase used as the collector's lines show it: the
+// cores the servers' process kept busy, those the load generator's did
+// (when in a process of its own) and other processes did, the servers'
+// goroutines' wait for a core and their GC cycles.
+func cost(u meter.Usage) string {
+	s := fmt.Sprintf("cpu_cores=%.2f", u.Cores())
+	if u.Load > 0 {
+		s += fmt.Sprintf(" load_generator_cores=%.2f", u.LoadCores())
 	}
-	return "FAIL"
+	if other, ok := u.OtherCores(); ok {
+		s += fmt.Sprintf(" other_processes_cores=%.2f", other)
+	}
+	return s + fmt.Sprintf(" sched_wait_p99_ms=%.3f gc_cycles=%d", ms(u.SchedWaitP99), u.GCs)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -115,7 +115,7 @@ func jsonObject(m map[string]string) []byte {
 func newRequest(t target) *fasthttp.Request {
 	req := new(fasthttp.Request)
 	req.Header.SetMethod(fasthttp.MethodPost)
-	req.SetRequestURI("http://" + t.addr + "/v1/batch")
+	req.SetRequestURI("http://" + t.addr + pathBatch)
 	req.Header.SetContentType("text/plain;charset=UTF-8")
 	req.Header.Set(fasthttp.HeaderOrigin, siteOrigin)
 	req.Header.Set(fasthttp.HeaderAccept, "*/*")

@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ecrm/ecrm/bench/internal/meter"
 	"github.com/ecrm/ecrm/collector"
 	"github.com/ecrm/ecrm/internal/broker"
 	"github.com/ecrm/ecrm/internal/kafka"
@@ -22,12 +23,22 @@ import (
 	"github.com/ecrm/ecrm/internal/web"
 )
 
+// pathBatch is the collector's intake, and the bare handler's route.
+const pathBatch = "/v1/batch"
+
+// Buckets of the collector's handler timing: 10µs wide up to 100ms, then
+// one for the rest.
+const (
+	timingBucket  = 10 * time.Microsecond
+	timingBuckets = 10_000
+)
+
 // stack is the collector as cmd/ecrm wires it, with its embedded broker,
 // plus the bare Fiber app, all on loopback ports.
 type stack struct {
 	kcfg          kafka.Config
 	relay         *relay.Relay
-	timing        *handlerTiming
+	timing        *meter.HandlerTiming // of the collector's intake
 	collectorAddr string
 	bareAddr      string
 	stops         []func(ctx context.Context) error // run last first by Close
@@ -36,7 +47,7 @@ type stack struct {
 // startStack starts the broker, topics, spool, relay and collector app, and
 // the bare app. On error it stops what it started.
 func startStack(ctx context.Context, logger *slog.Logger) (_ *stack, err error) {
-	s := &stack{timing: new(handlerTiming)}
+	s := &stack{timing: meter.NewHandlerTiming(timingBucket, timingBuckets, pathBatch)}
 	defer func() {
 		if err != nil {
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -86,7 +97,7 @@ func startStack(ctx context.Context, logger *slog.Logger) (_ *stack, err error) 
 	}
 
 	bare := fiber.New(fiber.Config{BodyLimit: web.BodyLimit, DisableStartupMessage: true})
-	bare.Post("/v1/batch", func(c *fiber.Ctx) error {
+	bare.Post(pathBatch, func(c *fiber.Ctx) error {
 		if len(c.Body()) == 0 {
 			return c.SendStatus(fiber.StatusBadRequest)
 		}
