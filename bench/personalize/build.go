@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/ecrm/ecrm/bench/internal/meter"
 	"github.com/ecrm/ecrm/internal/campaign"
 	"github.com/ecrm/ecrm/internal/catalog"
 	"github.com/ecrm/ecrm/internal/recommend"
@@ -24,7 +25,7 @@ type state struct {
 // core, the fill takes the others), then makes the catalog and the
 // campaigns. It prints what each step took, and the live heap, to out.
 func buildState(ctx context.Context, w *world, cfg config, db *store.DB, out io.Writer) (*state, error) {
-	m := startMeter()
+	m := meter.Start()
 	type trained struct {
 		model *recommend.Model
 		took  time.Duration
@@ -69,9 +70,10 @@ func buildState(ctx context.Context, w *world, cfg config, db *store.DB, out io.
 	if st.campaigns, err = campaigns(w.now); err != nil {
 		return nil, err
 	}
-	heap, u := heapAlloc(), m.stop(0)
+	heap, u := heapAlloc(), m.Stop(0)
+	other, _ := u.OtherCores()
 	fmt.Fprintf(out, "build catalog: items=%d campaigns=%d seconds=%.1f\n", st.catalog.Len(), len(st.campaigns.List()), time.Since(t).Seconds())
 	fmt.Fprintf(out, "build state: heap_alloc_mib=%.0f (recommender and the rest %.0f, catalog %.0f) cores=%.2f other_processes_cores=%.2f\n",
-		mib(int64(heap)), mib(int64(heapModel)), mib(int64(heap)-int64(heapModel)), u.cores, u.otherCores)
+		mib(int64(heap)), mib(int64(heapModel)), mib(int64(heap)-int64(heapModel)), u.Cores(), other)
 	return st, nil
 }

@@ -44,25 +44,3 @@ func TestFillStoreLayout(t *testing.T) {
 		}
 	}
 }
-
-// TestHistogramQuantile checks the handler timing's quantiles.
-func TestHistogramQuantile(t *testing.T) {
-	var h histogram
-	for d := time.Microsecond; d <= 100*time.Microsecond; d += time.Microsecond {
-		h.record(d)
-	}
-	h.record(time.Second) // past the last bucket
-	tests := []struct {
-		q    float64
-		want time.Duration
-	}{
-		{0.5, 52 * time.Microsecond},
-		{0.99, 101 * time.Microsecond},
-		{1, time.Second},
-	}
-	for _, tc := range tests {
-		if got := h.quantile(tc.q); got != tc.want {
-			t.Errorf("quantile(%v) = %v, want %v", tc.q, got, tc.want)
-		}
-	}
-}

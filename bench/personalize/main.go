@@ -91,16 +91,15 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"runtime"
-	"runtime/pprof"
 	"syscall"
 	"time"
+
+	"github.com/ecrm/ecrm/bench/internal/loadgen"
+	"github.com/ecrm/ecrm/bench/internal/meter"
 )
 
 // Targets the figures are judged against.
@@ -112,16 +111,7 @@ const (
 func main() {
 	// A closed standard output (a pipe to head) stops the run too, so
 	// that the temporary store is removed.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGPIPE)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench personalize:", err)
-		os.Exit(1)
-	}
+	loadgen.Main("personalize", run, syscall.SIGPIPE)
 }
 
 // run builds the state, serves it, runs the phases in order and prints
@@ -132,7 +122,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return err
 	}
-	if cfg.Role == roleLoad {
+	if cfg.Role == loadgen.RoleLoad {
 		return runLoad(ctx, cfg, stdout)
 	}
 	fmt.Fprintf(stdout, "ecrm personalize benchmark: %s GOMAXPROCS=%d NumCPU=%d profiles=%d items=%d sessions=%d active_visitors=%d conns=%d warmup=%s duration=%s load_generator=separate_process\n",
@@ -191,9 +181,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if bareRPS > 0 {
 		ratio = recRPS / bareRPS
 	}
-	fmt.Fprintf(stdout, "ratio target>=%.2f %s\n", targetRatio, verdict(ratio >= targetRatio))
-	fmt.Fprintf(stdout, "recommend_p99 target<%.0fms %s\n", targetP99, verdict(recP99 > 0 && recP99 < targetP99))
-	fmt.Fprintf(stdout, "decide_p99 target<%.0fms %s\n", targetP99, verdict(decP99 > 0 && decP99 < targetP99))
+	fmt.Fprintf(stdout, "ratio target>=%.2f %s\n", targetRatio, loadgen.Verdict(ratio >= targetRatio))
+	fmt.Fprintf(stdout, "recommend_p99 target<%.0fms %s\n", targetP99, loadgen.Verdict(recP99 > 0 && recP99 < targetP99))
+	fmt.Fprintf(stdout, "decide_p99 target<%.0fms %s\n", targetP99, loadgen.Verdict(decP99 > 0 && decP99 < targetP99))
 	fmt.Fprintf(stdout, "recommend_vs_bare_ratio=%.2f recommend_p99_ms=%.3f decide_p99_ms=%.3f\n", ratio, recP99, decP99)
 	return errors.Join(b.failures...)
 }
@@ -235,33 +225,33 @@ func (b *bench) fail(err error) {
 // cpuProfile if set, prints the outcome and returns the answers per
 // second.
 func (b *bench) peak(ctx context.Context, t target, cpuProfile string) (float64, error) {
-	stopProfile, err := startProfile(cpuProfile)
+	stopProfile, err := meter.StartProfile(cpuProfile, "")
 	if err != nil {
 		return 0, err
 	}
 	cache := b.s.startCacheCount()
-	m := startMeter()
-	rep, err := b.spawnLoad(ctx, t, modeClosed, 0, 0)
+	m := meter.Start()
+	rep, err := b.spawnLoad(ctx, t, loadgen.Closed, 0, 0)
 	if err != nil {
 		stopProfile()
 		return 0, err
 	}
-	usage := m.stop(rep.CPU)
+	usage := m.Stop(rep.CPU)
 	if err := stopProfile(); err != nil {
 		return 0, err
 	}
 	res := &rep.Tally
-	b.exposed += res.Exposed
-	rps := res.rate(b.cfg.Duration)
-	fmt.Fprintf(b.out, "%s closed loop: %s %s\n", t.name, res, usage)
+	b.exposed += res.Marked
+	rps := res.Rate(b.cfg.Duration)
+	fmt.Fprintf(b.out, "%s closed loop: %s %s\n", t.name, counts(res), cost(usage))
 	fmt.Fprintf(b.out, "%s_rps=%.0f\n", t.name, rps)
 	if res.OK > 0 {
-		fmt.Fprintf(b.out, "%s_server_cpu_us_per_req=%.1f\n", t.name, float64(usage.own)/float64(time.Microsecond)/float64(res.OK))
+		fmt.Fprintf(b.out, "%s_server_cpu_us_per_req=%.1f\n", t.name, float64(usage.Own)/float64(time.Microsecond)/float64(res.OK))
 	}
 	if t.kind != kindBare {
 		fmt.Fprintf(b.out, "%s_view_cache_hit_rate=%s\n", t.name, cache())
 	}
-	if err := res.failure(t.name); err != nil {
+	if err := res.Failure(t.name, empty); err != nil {
 		b.fail(err)
 	}
 	return rps, nil
@@ -277,7 +267,7 @@ func (b *bench) latency(ctx context.Context, t target, rate float64) (float64, e
 	}
 	workers := b.cfg.Workers
 	if workers == 0 {
-		workers = min(max(64, int(rate*0.005)+1), 1024)
+		workers = loadgen.Workers(rate)
 	}
 	path := pathRecommend
 	if t.kind == kindDecide {
@@ -285,63 +275,44 @@ func (b *bench) latency(ctx context.Context, t target, rate float64) (float64, e
 	}
 	b.s.timing.Start()
 	cache := b.s.startCacheCount()
-	m := startMeter()
-	rep, err := b.spawnLoad(ctx, t, modeOpen, rate, workers)
+	m := meter.Start()
+	rep, err := b.spawnLoad(ctx, t, loadgen.Open, rate, workers)
 	b.s.timing.Stop()
 	if err != nil {
 		return 0, err
 	}
-	usage := m.stop(rep.CPU)
-	b.exposed += rep.Tally.Exposed
+	usage := m.Stop(rep.CPU)
+	b.exposed += rep.Tally.Marked
 	h := b.s.timing.Of(path)
 	fmt.Fprintf(b.out, "%s open loop: rate=%.0f/s workers=%d scheduled=%d achieved=%.0f/s %s %s view_cache_hit_rate=%s\n",
-		t.name, rate, workers, rep.Scheduled, rep.Tally.rate(b.cfg.Duration), &rep.Tally, usage, cache())
+		t.name, rate, workers, rep.Scheduled, rep.Tally.Rate(b.cfg.Duration), counts(&rep.Tally), cost(usage), cache())
 	fmt.Fprintf(b.out, "%s open loop, load generator: client_p50_ms=%.3f client_p99_ms=%.3f client_max_ms=%.3f dispatch_lag_p99_ms=%.3f (from the scheduled send: HTTP, queueing and the generator's lateness included)\n",
 		t.name, ms(rep.LatencyP50), ms(rep.LatencyP99), ms(rep.LatencyMax), ms(rep.LagP99))
-	p99 := ms(h.quantile(0.99))
-	fmt.Fprintf(b.out, "%s_p50_ms=%.3f\n", t.name, ms(h.quantile(0.50)))
-	fmt.Fprintf(b.out, "%s_p99_ms=%.3f target<%.0f %s (time in the handlers, %d timed)\n", t.name, p99, targetP99, verdict(p99 > 0 && p99 < targetP99), h.count())
-	fmt.Fprintf(b.out, "%s_max_ms=%.3f\n", t.name, ms(h.quantile(1)))
+	p99 := ms(h.Quantile(0.99))
+	fmt.Fprintf(b.out, "%s_p50_ms=%.3f\n", t.name, ms(h.Quantile(0.50)))
+	fmt.Fprintf(b.out, "%s_p99_ms=%.3f target<%.0f %s (time in the handlers, %d timed)\n", t.name, p99, targetP99, loadgen.Verdict(p99 > 0 && p99 < targetP99), h.Count())
+	fmt.Fprintf(b.out, "%s_max_ms=%.3f\n", t.name, ms(h.Quantile(1)))
 	for _, typ := range []string{"personal", "similar"} {
-		if th := b.s.timing.Of(path + "?type=" + typ); th != nil && th.count() > 0 {
+		if th := b.s.timing.Of(path + "?type=" + typ); th != nil && th.Count() > 0 {
 			fmt.Fprintf(b.out, "%s type=%s: p50_ms=%.3f p99_ms=%.3f max_ms=%.3f (time in the handlers, %d timed)\n",
-				t.name, typ, ms(th.quantile(0.50)), ms(th.quantile(0.99)), ms(th.quantile(1)), th.count())
+				t.name, typ, ms(th.Quantile(0.50)), ms(th.Quantile(0.99)), ms(th.Quantile(1)), th.Count())
 		}
 	}
-	if err := rep.failure(t.name + " (open loop)"); err != nil {
+	if err := rep.Failure(t.name+" (open loop)", empty); err != nil {
 		b.fail(err)
 	}
 	return p99, nil
 }
 
-// startProfile starts a CPU profile into path, if any, and returns the
-// function that stops it.
-func startProfile(path string) (stop func() error, err error) {
-	if path == "" {
-		return func() error { return nil }, nil
+// cost formats what a phase used as personalize's lines show it: the
+// cores the servers' process kept busy, those the load generator's and
+// other processes did, and the servers' GC cycles.
+func cost(u meter.Usage) string {
+	s := fmt.Sprintf("server_cores=%.2f load_generator_cores=%.2f", u.Cores(), u.LoadCores())
+	if other, ok := u.OtherCores(); ok {
+		s += fmt.Sprintf(" other_processes_cores=%.2f", other)
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	return func() error {
-		pprof.StopCPUProfile()
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		return nil
-	}, nil
-}
-
-func verdict(pass bool) string {
-	if pass {
-		return "PASS"
-	}
-	return "FAIL"
+	return s + fmt.Sprintf(" gc_cycles=%d", u.GCs)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

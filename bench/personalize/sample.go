@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/ecrm/ecrm/bench/internal/loadgen"
 )
 
 // sampleSize is how many requests of each kind the sample sends.
@@ -19,15 +21,15 @@ const sampleSize = 1000
 // recommendation. It returns the exposures the decisions recorded.
 func (b *bench) sample() (exposed uint64, err error) {
 	for _, t := range []target{b.s.Recommend(), b.s.Decide()} {
-		client := newClient(t.addr, 1, b.cfg.Timeout)
+		client := loadgen.NewClient(t.addr, 1, b.cfg.Timeout)
 		s := newSender(t, b.w, client)
 		reasons := map[string]map[string]int{} // type → reason → items
 		groups := map[string]int{}
 		for range sampleSize {
-			if !s.send() {
+			if !s.Send() {
 				continue
 			}
-			body := s.resp.Body()
+			body := s.Resp.Body()
 			if t.kind == kindRecommend {
 				var ans struct {
 					Type  string
@@ -61,17 +63,17 @@ func (b *bench) sample() (exposed uint64, err error) {
 			}
 		}
 		client.CloseIdleConnections()
-		fmt.Fprintf(b.out, "sample %s: %s", t.name, &s.tally)
+		fmt.Fprintf(b.out, "sample %s: %s", t.name, counts(s.Tally()))
 		if t.kind == kindRecommend {
 			for _, typ := range slices.Sorted(maps.Keys(reasons)) {
 				fmt.Fprintf(b.out, " %s_items_by_reason=%s", typ, shares(reasons[typ]))
 			}
 		} else {
 			fmt.Fprintf(b.out, " decisions=%s", shares(groups))
-			exposed = s.tally.Exposed
+			exposed = s.Tally().Marked
 		}
 		fmt.Fprintln(b.out)
-		if err := s.tally.failure("sample " + t.name); err != nil {
+		if err := s.Tally().Failure("sample "+t.name, empty); err != nil {
 			return 0, err
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ecrm/ecrm/bench/internal/meter"
 	"github.com/ecrm/ecrm/internal/kafka"
 	"github.com/ecrm/ecrm/internal/site"
 	"github.com/ecrm/ecrm/internal/statsview"
@@ -34,6 +35,13 @@ import (
 const (
 	pathRecommend = "/v1/recommend"
 	pathDecide    = "/v1/decide"
+)
+
+// Buckets of the handler timing: 1µs wide up to 100ms, then one for the
+// rest.
+const (
+	timingBucket  = time.Microsecond
+	timingBuckets = 100_000
 )
 
 // bareAnswer is what the bare handler answers: a small fixed JSON.
@@ -59,7 +67,7 @@ type stack struct {
 	view      *view.View
 	metrics   *prometheus.Registry // the view's cache counters
 	exposures *dropPublisher
-	timing    *handlerTiming
+	timing    *meter.HandlerTiming
 	appAddr   string
 	bareAddr  string
 	stops     []func(ctx context.Context) error // run last first by Close
@@ -71,7 +79,7 @@ type stack struct {
 // and the bare handler on another. On error it stops what it started.
 func startStack(ctx context.Context, w *world, cfg config, logger *slog.Logger, out io.Writer) (_ *stack, err error) {
 	s := &stack{metrics: prometheus.NewRegistry(), exposures: new(dropPublisher),
-		timing: newHandlerTiming(pathRecommend, pathRecommend+"?type=personal", pathRecommend+"?type=similar", pathDecide)}
+		timing: meter.NewHandlerTiming(timingBucket, timingBuckets, pathRecommend, pathRecommend+"?type=personal", pathRecommend+"?type=similar", pathDecide)}
 	defer func() {
 		if err != nil {
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
