@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/ecrm/ecrm/bench/internal/meter"
 )
 
 // freshness runs the open loop against the full stack and returns the
@@ -39,7 +41,7 @@ func freshness(ctx context.Context, cfg config, logger *slog.Logger, out io.Writ
 
 	loadDone := sync.OnceFunc(func() { close(probes); <-polled })
 	defer loadDone() // on early returns
-	stopProfile, err := startProfile(cfg.FreshProfile)
+	stopProfile, err := meter.StartProfile(cfg.FreshProfile, "")
 	if err != nil {
 		return 0, err
 	}
@@ -48,13 +50,13 @@ func freshness(ctx context.Context, cfg config, logger *slog.Logger, out io.Writ
 	if err != nil {
 		return 0, err
 	}
-	m := startMeter()
+	m := meter.Start()
 	res := openLoop(pctx, &loadSpec{
 		addr: s.addr, g: g, rate: cfg.Rate, duration: cfg.Duration, workers: cfg.workers(),
 		probeEvery: cfg.ProbeEvery, timeout: cfg.Timeout, probes: probes,
 	})
 	loadDone()
-	usage := m.stop()
+	usage := m.Stop(0)
 	if err := stopProfile(); err != nil {
 		return 0, err
 	}
@@ -64,26 +66,26 @@ func freshness(ctx context.Context, cfg config, logger *slog.Logger, out io.Writ
 	}
 
 	fmt.Fprintf(out, "freshness: open loop rate=%g/s workers=%d scheduled=%d sent=%d unsent=%d achieved=%.0f/s %s mix:%s\n",
-		cfg.Rate, cfg.workers(), res.scheduled, len(res.lags), res.unsent, float64(res.ok)/cfg.Duration.Seconds(), &res.tally, g.mix())
+		cfg.Rate, cfg.workers(), res.Scheduled, len(res.Lags), res.Unsent, float64(res.OK)/cfg.Duration.Seconds(), counts(&res.Tally), g.mix())
 	fmt.Fprintf(out, "freshness: dispatch_lag_p50_ms=%.3f dispatch_lag_p99_ms=%.3f (the generator's lateness, counted in freshness) %s\n",
-		ms(quantile(res.lags, 0.50)), ms(quantile(res.lags, 0.99)), usage)
+		ms(meter.Quantile(res.Lags, 0.50)), ms(meter.Quantile(res.Lags, 0.99)), cost(usage))
 	fmt.Fprintf(out, "freshness: profiler records during the run: hit=%.0f merge=%.0f absorb=%.0f forward=%.0f\n",
 		after.records("hit")-before.records("hit"), after.records("merge")-before.records("merge"),
 		after.records("absorb")-before.records("absorb"), after.records("forward")-before.records("forward"))
 	fmt.Fprintf(out, "freshness: probes=%d of %d scheduled, visible=%d lost=%d request_failed=%d lookup_errors=%d lookups=%d (every %s)\n",
 		pl.probes, probeCount(n, cfg.ProbeEvery), len(pl.fresh), pl.lost, pl.failed, pl.errs, pl.lookups, probePoll)
 	fmt.Fprintf(out, "freshness: from the actual send (the generator's lateness left out): path_p50_ms=%.1f path_p99_ms=%.1f path_max_ms=%.1f\n",
-		ms(quantile(pl.path, 0.50)), ms(quantile(pl.path, 0.99)), ms(quantile(pl.path, 1)))
-	fmt.Fprintf(out, "freshness_p50_ms=%.1f\n", ms(quantile(pl.fresh, 0.50)))
-	fmt.Fprintf(out, "freshness_p90_ms=%.1f\n", ms(quantile(pl.fresh, 0.90)))
-	fmt.Fprintf(out, "freshness_p99_ms=%.1f\n", ms(quantile(pl.fresh, 0.99)))
-	fmt.Fprintf(out, "freshness_max_ms=%.1f\n", ms(quantile(pl.fresh, 1)))
+		ms(meter.Quantile(pl.path, 0.50)), ms(meter.Quantile(pl.path, 0.99)), ms(meter.Quantile(pl.path, 1)))
+	fmt.Fprintf(out, "freshness_p50_ms=%.1f\n", ms(meter.Quantile(pl.fresh, 0.50)))
+	fmt.Fprintf(out, "freshness_p90_ms=%.1f\n", ms(meter.Quantile(pl.fresh, 0.90)))
+	fmt.Fprintf(out, "freshness_p99_ms=%.1f\n", ms(meter.Quantile(pl.fresh, 0.99)))
+	fmt.Fprintf(out, "freshness_max_ms=%.1f\n", ms(meter.Quantile(pl.fresh, 1)))
 
-	if err := res.failure(); err != nil {
-		fail(fmt.Errorf("freshness load: %w", err))
+	if err := res.Tally.Failure("freshness load", unaccepted); err != nil {
+		fail(err)
 	}
-	if res.unsent > 0 {
-		fail(fmt.Errorf("freshness load: %d of %d scheduled hits not sent by the deadline", res.unsent, res.scheduled))
+	if res.Unsent > 0 {
+		fail(fmt.Errorf("freshness load: %d of %d scheduled hits not sent by the deadline", res.Unsent, res.Scheduled))
 	}
 	if pl.lost > 0 {
 		fail(fmt.Errorf("%d probes never became visible in the view within %s", pl.lost, cfg.ProbeTimeout))
@@ -94,5 +96,5 @@ func freshness(ctx context.Context, cfg config, logger *slog.Logger, out io.Writ
 	if len(pl.fresh) == 0 {
 		fail(errors.New("no probe became visible: no freshness measured"))
 	}
-	return ms(quantile(pl.fresh, 0.99)), nil
+	return ms(meter.Quantile(pl.fresh, 0.99)), nil
 }

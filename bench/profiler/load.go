@@ -4,18 +4,28 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/ecrm/ecrm/bench/internal/loadgen"
 )
 
 // acceptedOne is in the collector's answer when it stored the event.
 var acceptedOne = []byte(`"accepted":1`)
+
+// unaccepted is what failures call the collector's 2xx answers without
+// "accepted":1, counted in a tally's Refused.
+const unaccepted = `2xx answers without "accepted":1`
+
+// accepted judges the collector's 2xx answers: they must say
+// "accepted":1.
+func accepted(body []byte) (ok, marked bool) { return bytes.Contains(body, acceptedOne), false }
+
+// counts formats a tally as the profiler's lines show it.
+func counts(t *loadgen.Tally) string {
+	return fmt.Sprintf("ok=%d non2xx=%d unaccepted=%d errors=%d", t.OK, t.Non2xx, t.Refused, t.Errs) + t.StatusList()
+}
 
 // loadSpec is an open-loop run: n hits due at start + i/rate, sent by
 // workers, one in probeEvery a probe handed to probes before it is sent.
@@ -30,116 +40,23 @@ type loadSpec struct {
 	probes     chan<- *probe // must hold every probe of the run
 }
 
-// tally counts the outcomes of requests. It is not safe for concurrent
-// use: each sender keeps its own and they are added up at the end.
-type tally struct {
-	ok, non2xx, unaccepted, errs uint64
-	statuses                     map[int]uint64
-	firstErr                     string
-	lags                         []time.Duration // from the due time to the send
-}
-
-func (t *tally) record(resp *fasthttp.Response, err error) bool {
-	switch code := resp.StatusCode(); {
-	case err != nil:
-		t.errs++
-		if t.firstErr == "" {
-			t.firstErr = err.Error()
-		}
-	case code < 200 || code > 299:
-		t.non2xx++
-		if t.statuses == nil {
-			t.statuses = map[int]uint64{}
-		}
-		t.statuses[code]++
-		if t.firstErr == "" {
-			t.firstErr = fmt.Sprintf("%d %s", code, bytes.TrimSpace(resp.Body()))
-		}
-	case !bytes.Contains(resp.Body(), acceptedOne):
-		t.unaccepted++
-		if t.firstErr == "" {
-			t.firstErr = fmt.Sprintf("%d %s", code, bytes.TrimSpace(resp.Body()))
-		}
-	default:
-		t.ok++
-		return true
-	}
-	return false
-}
-
-func (t *tally) add(o *tally) {
-	t.ok += o.ok
-	t.non2xx += o.non2xx
-	t.unaccepted += o.unaccepted
-	t.errs += o.errs
-	for code, n := range o.statuses {
-		if t.statuses == nil {
-			t.statuses = map[int]uint64{}
-		}
-		t.statuses[code] += n
-	}
-	if t.firstErr == "" {
-		t.firstErr = o.firstErr
-	}
-	t.lags = append(t.lags, o.lags...)
-}
-
-func (t *tally) String() string {
-	s := fmt.Sprintf("ok=%d non2xx=%d unaccepted=%d errors=%d", t.ok, t.non2xx, t.unaccepted, t.errs)
-	if len(t.statuses) > 0 {
-		var codes []string
-		for _, code := range slices.Sorted(maps.Keys(t.statuses)) {
-			codes = append(codes, fmt.Sprintf("%d:%d", code, t.statuses[code]))
-		}
-		s += " statuses=" + strings.Join(codes, ",")
-	}
-	return s
-}
-
-// failure returns an error describing the failed requests, if any.
-func (t *tally) failure() error {
-	if t.non2xx+t.unaccepted+t.errs == 0 {
-		return nil
-	}
-	return fmt.Errorf("%d non-2xx answers, %d 2xx answers without \"accepted\":1, %d requests without an answer; first: %s",
-		t.non2xx, t.unaccepted, t.errs, t.firstErr)
-}
-
-// loadResult is the outcome of an open-loop run.
+// loadResult is the outcome of an open-loop run: the senders' tallies
+// added up, the schedule's counts and the dispatch lags.
 type loadResult struct {
-	tally
-	scheduled, unsent int
-}
-
-// newClient returns a keep-alive client of at most conns connections to
-// addr that never retries: a retried POST could store a hit twice.
-func newClient(addr string, conns int, timeout time.Duration) *fasthttp.HostClient {
-	return &fasthttp.HostClient{
-		Addr:                      addr,
-		MaxConns:                  conns,
-		ReadTimeout:               timeout,
-		WriteTimeout:              timeout,
-		MaxIdleConnDuration:       time.Minute,
-		MaxIdemponentCallAttempts: 1,
-		RetryIf:                   func(*fasthttp.Request) bool { return false },
-		NoDefaultUserAgentHeader:  true,
-	}
+	loadgen.Tally
+	*loadgen.OpenResult
 }
 
 // sender posts hits one at a time, as a browser's tag does.
 type sender struct {
-	s      *loadSpec
-	client *fasthttp.HostClient
-	req    *fasthttp.Request
-	resp   *fasthttp.Response
-	buf    []byte
-	tally  tally
+	*loadgen.Conn
+	buf []byte
 }
 
-func newSender(s *loadSpec, client *fasthttp.HostClient) *sender {
+func newSender(addr string, client *fasthttp.HostClient) *sender {
 	req := new(fasthttp.Request)
 	req.Header.SetMethod(fasthttp.MethodPost)
-	req.SetRequestURI("http://" + s.addr + "/v1/batch")
+	req.SetRequestURI("http://" + addr + "/v1/batch")
 	// What Chrome sends with the tag's fetch: a string body, so text/plain
 	// and no CORS preflight.
 	req.Header.SetContentType("text/plain;charset=UTF-8")
@@ -149,98 +66,67 @@ func newSender(s *loadSpec, client *fasthttp.HostClient) *sender {
 	req.Header.Set("Sec-Fetch-Site", "same-site")
 	req.Header.Set("Sec-Fetch-Mode", "cors")
 	req.Header.Set("Sec-Fetch-Dest", "empty")
-	return &sender{s: s, client: client, req: req, resp: new(fasthttp.Response), buf: make([]byte, 0, 2048)}
+	return &sender{Conn: loadgen.NewConn(client, req, accepted), buf: make([]byte, 0, 2048)}
 }
 
 // send posts h and reports whether the collector accepted it.
 func (s *sender) send(h hit) bool {
 	body, err := appendBody(s.buf[:0], h, time.Now())
 	if err != nil {
-		s.tally.errs++
-		if s.tally.firstErr == "" {
-			s.tally.firstErr = err.Error()
-		}
+		s.Tally().Fail(err)
 		return false
 	}
 	s.buf = body
-	s.req.SetBody(body)
-	s.req.Header.SetUserAgent(h.agent.ua)
-	s.req.Header.SetReferer(siteOrigin + "/")
-	s.req.Header.DelAllCookies()
+	s.Req.SetBody(body)
+	s.Req.Header.SetUserAgent(h.agent.ua)
+	s.Req.Header.SetReferer(siteOrigin + "/")
+	s.Req.Header.DelAllCookies()
 	if h.v != nil {
-		s.req.Header.SetCookie("ecrm_vid", h.v.vid)
+		s.Req.Header.SetCookie("ecrm_vid", h.v.vid)
 	}
-	err = s.client.Do(s.req, s.resp)
-	return s.tally.record(s.resp, err)
+	return s.Do()
 }
 
 // openLoop sends s.duration's worth of hits scheduled at s.rate a second,
-// through s.workers senders that each take the next due hit when free: when
-// every sender is busy the schedule does not wait, and the wait shows as
-// dispatch lag. Hits not sent by s.duration plus s.timeout are given up and
-// counted as unsent.
+// through s.workers senders that each take the next due hit when free
+// (loadgen.OpenLoop): when every sender is busy the schedule does not
+// wait, and the wait shows as dispatch lag. Hits not sent by s.duration
+// plus s.timeout are given up and counted as unsent.
 func openLoop(ctx context.Context, s *loadSpec) *loadResult {
-	client := newClient(s.addr, s.workers, s.timeout)
+	client := loadgen.NewClient(s.addr, s.workers, s.timeout)
 	defer client.CloseIdleConnections()
-	n := int64(s.rate * s.duration.Seconds())
-	start := time.Now().Add(20 * time.Millisecond)
-	deadline := start.Add(s.duration + s.timeout)
-	at := func(i int64) time.Time { return start.Add(time.Duration(float64(i) * float64(time.Second) / s.rate)) }
-
-	var next atomic.Int64
 	senders := make([]*sender, s.workers)
-	var wg sync.WaitGroup
 	for w := range senders {
-		sd := newSender(s, client)
-		sd.tally.lags = make([]time.Duration, 0, int(n)/s.workers+16)
-		senders[w] = sd
-		wg.Go(func() { labelled(ctx, "load", func(ctx context.Context) { sd.run(ctx, n, &next, at, deadline) }) })
+		senders[w] = newSender(s.addr, client)
 	}
-	wg.Wait()
-	res := &loadResult{scheduled: int(n)}
+	sched := loadgen.Schedule{Rate: s.rate, Duration: s.duration, Timeout: s.timeout, Workers: s.workers}
+	res := new(loadResult)
+	// The workers' goroutines inherit the label.
+	labelled(ctx, "load", func(ctx context.Context) {
+		res.OpenResult = loadgen.OpenLoop(ctx, sched, func(w int, i int64, due, now time.Time) bool {
+			return senders[w].sendAt(s, i, due, now)
+		})
+	})
 	for _, sd := range senders {
-		res.add(&sd.tally)
+		res.Add(sd.Tally())
 	}
-	res.unsent = int(n) - len(res.lags)
 	return res
 }
 
-// run sends the hits it takes from next, each when due (at), until n were
-// taken or the deadline has passed.
-func (sd *sender) run(ctx context.Context, n int64, next *atomic.Int64, at func(int64) time.Time, deadline time.Time) {
-	s := sd.s
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for {
-		i := next.Add(1) - 1
-		if i >= n {
-			return
-		}
-		due := at(i)
-		if d := time.Until(due); d > 0 {
-			timer.Reset(d)
-			select {
-			case <-ctx.Done():
-				return
-			case <-timer.C:
-			}
-		}
-		now := time.Now()
-		if now.After(deadline) || ctx.Err() != nil {
-			return
-		}
-		sd.tally.lags = append(sd.tally.lags, now.Sub(due))
-		if (i+1)%int64(s.probeEvery) != 0 {
-			sd.send(s.g.next(now))
-			continue
-		}
-		h := s.g.probe(now)
-		p := &probe{id: h.e.AnonymousID, due: due, sent: now}
-		s.probes <- p
-		if !sd.send(h) {
-			p.failed.Store(true)
-		}
+// sendAt sends hit i of s, due at due, now: one in s.probeEvery is a
+// probe, handed to s.probes before it is sent.
+func (sd *sender) sendAt(s *loadSpec, i int64, due, now time.Time) bool {
+	if (i+1)%int64(s.probeEvery) != 0 {
+		return sd.send(s.g.next(now))
 	}
+	h := s.g.probe(now)
+	p := &probe{id: h.e.AnonymousID, due: due, sent: now}
+	s.probes <- p
+	ok := sd.send(h)
+	if !ok {
+		p.failed.Store(true)
+	}
+	return ok
 }
 
 // probeCount returns how many of n scheduled hits are probes.

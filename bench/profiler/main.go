@@ -72,11 +72,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"runtime"
-	"syscall"
 	"time"
+
+	"github.com/ecrm/ecrm/bench/internal/loadgen"
+	"github.com/ecrm/ecrm/bench/internal/meter"
 )
 
 // Targets the figures are judged against.
@@ -85,18 +85,7 @@ const (
 	targetFreshP99   = 250.0  // ms from send to visible in the view, below
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench profiler:", err)
-		os.Exit(1)
-	}
-}
+func main() { loadgen.Main("profiler", run) }
 
 // config holds the benchmark's settings.
 type config struct {
@@ -188,7 +177,7 @@ func (c config) workers() int {
 	if c.Workers > 0 {
 		return c.Workers
 	}
-	return min(max(64, int(c.Rate*0.005)+1), 1024)
+	return loadgen.Workers(c.Rate)
 }
 
 // run runs both phases and prints the figures. It returns an error when a
@@ -214,23 +203,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("throughput phase: %w", err)
 	}
-	fmt.Fprintf(stdout, "throughput target>=%d %s\n", targetEventsPerS, verdict(eps >= targetEventsPerS))
+	fmt.Fprintf(stdout, "throughput target>=%d %s\n", targetEventsPerS, loadgen.Verdict(eps >= targetEventsPerS))
 	fmt.Fprintf(stdout, "profiler_events_per_s=%.0f\n", eps)
 
 	p99, err := freshness(ctx, cfg, logger, stdout, fail)
 	if err != nil {
 		return fmt.Errorf("freshness phase: %w", err)
 	}
-	fmt.Fprintf(stdout, "freshness target<%.0f %s\n", targetFreshP99, verdict(p99 > 0 && p99 < targetFreshP99))
+	fmt.Fprintf(stdout, "freshness target<%.0f %s\n", targetFreshP99, loadgen.Verdict(p99 > 0 && p99 < targetFreshP99))
 	fmt.Fprintf(stdout, "profiler_events_per_s=%.0f freshness_p99_ms=%.1f\n", eps, p99)
 	return errors.Join(failures...)
 }
 
-func verdict(pass bool) string {
-	if pass {
-		return "PASS"
+// cost formats what a phase used as the profiler's lines show it: the
+// cores this process kept busy, those other processes did, and its GC
+// cycles.
+func cost(u meter.Usage) string {
+	s := fmt.Sprintf("cpu_cores=%.2f", u.Cores())
+	if other, ok := u.OtherCores(); ok {
+		s += fmt.Sprintf(" other_processes_cores=%.2f", other)
 	}
-	return "FAIL"
+	return s + fmt.Sprintf(" gc_cycles=%d", u.GCs)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ecrm/ecrm/bench/internal/loadgen"
 	"github.com/ecrm/ecrm/internal/view"
 )
 
@@ -101,14 +102,13 @@ func (pl *poller) run(ctx context.Context, in <-chan *probe) {
 func canary(ctx context.Context, s *fullStack, g *generator, cfg config, out io.Writer, started time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, readyWithin)
 	defer cancel()
-	sp := &loadSpec{addr: s.addr, g: g, timeout: cfg.Timeout}
-	client := newClient(s.addr, 1, cfg.Timeout)
+	client := loadgen.NewClient(s.addr, 1, cfg.Timeout)
 	defer client.CloseIdleConnections()
-	sd := newSender(sp, client)
+	sd := newSender(s.addr, client)
 	due := time.Now()
 	h := g.probe(due)
 	if !sd.send(h) {
-		return fmt.Errorf("canary hit: %w", sd.tally.failure())
+		return sd.Tally().Failure("canary hit", unaccepted)
 	}
 	probes := make(chan *probe, 1)
 	probes <- &probe{id: h.e.AnonymousID, due: due, sent: due}

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/ecrm/ecrm/bench/internal/meter"
 	"github.com/ecrm/ecrm/internal/kafka"
 )
 
@@ -47,12 +48,12 @@ func throughput(ctx context.Context, cfg config, logger *slog.Logger, out io.Wri
 		return 0, err
 	}
 
-	stopProfile, err := startProfile(cfg.CPUProfile)
+	stopProfile, err := meter.StartProfile(cfg.CPUProfile, "")
 	if err != nil {
 		return 0, err
 	}
 	defer func() { _ = stopProfile() }() // on early returns; checked below
-	m := startMeter()
+	m := meter.Start()
 	var pr progress
 	pr.start = time.Now()
 	mem, err := e.startProfiler()
@@ -60,7 +61,7 @@ func throughput(ctx context.Context, cfg config, logger *slog.Logger, out io.Wri
 		return 0, err
 	}
 	c, err := follow(ctx, e, mem, ends, float64(cfg.Events), cfg.Wait, &pr)
-	usage := m.stop()
+	usage := m.Stop(0)
 	if perr := stopProfile(); perr != nil {
 		return 0, perr
 	}
@@ -81,13 +82,13 @@ func throughput(ctx context.Context, cfg config, logger *slog.Logger, out io.Wri
 		c.recordKinds(), c["ecrm_profiler_duplicates_total"], batches, meanRecords, meanBatch)
 	since := func(t time.Time) float64 { return t.Sub(pr.first).Seconds() }
 	fmt.Fprintf(out, "throughput: hits_counted_s=%.3f hits_committed_s=%.3f settled_s=%.3f (from the first processed record) %s\n",
-		since(pr.counted), since(pr.committed), since(pr.settled), usage)
+		since(pr.counted), since(pr.committed), since(pr.settled), cost(usage))
 	fmt.Fprintf(out, "throughput: hits_counted_per_s=%.0f settled_records_per_s=%.0f\n",
 		n/since(pr.counted), c.recordsTotal()/since(pr.settled))
 	// Less noisy than the rate on a shared machine: what a hit costs this
 	// process (the member and the embedded broker serving it), start to
 	// settled.
-	perHit := float64(usage.own) / float64(time.Microsecond) / n
+	perHit := float64(usage.Own) / float64(time.Microsecond) / n
 	fmt.Fprintf(out, "throughput: cpu_us_per_hit=%.1f hits_per_cpu_s=%.0f (this process's CPU time from the member's start until settled, the broker's included)\n",
 		perHit, 1e6/perHit)
 
