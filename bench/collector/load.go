@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/ecrm/ecrm/bench/internal/loadgen"
+	"github.com/ecrm/ecrm/bench/internal/meter"
 )
 
 // target is a server under load.
@@ -73,11 +74,16 @@ func runLoad(ctx context.Context, cfg config, stdout io.Writer) error {
 }
 
 // spawnLoad runs a load generator of mode against t in a process of its
-// own, this program started again with -role=load (see loadgen.Spawn),
-// and returns its report.
-func (b *bench) spawnLoad(ctx context.Context, t target, mode string, rate float64, workers int) (*loadgen.Report, error) {
+// own, this program started again with -role=load, profiling the servers'
+// CPU into cpuProfile and their allocations into memProfile if set (see
+// loadgen.Spawn). It returns the generator's report and what the servers'
+// process used meanwhile.
+func (b *bench) spawnLoad(ctx context.Context, t target, mode string, rate float64, workers int, cpuProfile, memProfile string) (*loadgen.Report, meter.Usage, error) {
 	ph := b.cfg.Phase
 	ph.Mode, ph.Rate, ph.Workers = mode, rate, workers
-	args := []string{"-target=http://" + t.addr + pathBatch, fmt.Sprintf("-collector=%t", t.collector)}
-	return loadgen.Spawn(ctx, t.name, ph, args, b.stderr)
+	return loadgen.Spawn(ctx, loadgen.Run{
+		Name: t.name, Phase: ph,
+		Args:       []string{"-target=http://" + t.addr + pathBatch, fmt.Sprintf("-collector=%t", t.collector)},
+		CPUProfile: cpuProfile, MemProfile: memProfile, Stderr: b.stderr,
+	})
 }

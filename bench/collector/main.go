@@ -120,11 +120,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.GOGC, "gogc", 0, "The garbage collector's target percentage in the servers' process, as GOGC sets it; 0 keeps the runtime's (GOGC from the environment, else 100), -1 turns the collector off (default 0).")
 	fs.StringVar(&cfg.Target, "target", "", "With -role=load: the URL on 127.0.0.1 to POST page hits to.")
 	fs.BoolVar(&cfg.Collector, "collector", false, "With -role=load: the target is the collector, whose 2xx answers must say \"accepted\":1.")
-	if err := fs.Parse(args); err != nil {
+	if err := loadgen.ParseFlags(fs, args); err != nil {
 		return cfg, err
-	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	return cfg, cfg.Validate()
 }
@@ -238,18 +235,8 @@ func (b *bench) fail(err error) {
 // cpuProfile and their allocations into memProfile if set, prints the
 // outcome and returns the answers per second.
 func (b *bench) peak(ctx context.Context, t target, cpuProfile, memProfile string) (float64, error) {
-	stopProfile, err := meter.StartProfile(cpuProfile, memProfile)
+	rep, usage, err := b.spawnLoad(ctx, t, loadgen.Closed, 0, 0, cpuProfile, memProfile)
 	if err != nil {
-		return 0, err
-	}
-	m := meter.Start()
-	rep, err := b.spawnLoad(ctx, t, loadgen.Closed, 0, 0)
-	if err != nil {
-		stopProfile()
-		return 0, err
-	}
-	usage := m.Stop(rep.CPU)
-	if err := stopProfile(); err != nil {
 		return 0, err
 	}
 	res := &rep.Tally
@@ -278,22 +265,12 @@ func (b *bench) latency(ctx context.Context, t target, rate float64, profile str
 	if workers == 0 {
 		workers = loadgen.Workers(rate)
 	}
-	stopProfile, err := meter.StartProfile(profile, "")
-	if err != nil {
-		return err
-	}
 	if t.collector {
 		b.s.timing.Start()
 	}
-	m := meter.Start()
-	rep, err := b.spawnLoad(ctx, t, loadgen.Open, rate, workers)
+	rep, usage, err := b.spawnLoad(ctx, t, loadgen.Open, rate, workers, profile, "")
 	b.s.timing.Stop()
 	if err != nil {
-		stopProfile()
-		return err
-	}
-	usage := m.Stop(rep.CPU)
-	if err := stopProfile(); err != nil {
 		return err
 	}
 	if t.collector {

@@ -50,11 +50,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.Target, "target", "", "With -role=load: the URL on 127.0.0.1 of the server under load.")
 	fs.StringVar(&cfg.Kind, "kind", kindRecommend, "With -role=load: the requests, recommend, decide, or bare (the recommend requests to the bare handler).")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "With -role=load -mode=open: the requests per second.")
-	if err := fs.Parse(args); err != nil {
+	if err := loadgen.ParseFlags(fs, args); err != nil {
 		return cfg, err
-	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	return cfg, cfg.Validate()
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/ecrm/ecrm/bench/internal/loadgen"
+	"github.com/ecrm/ecrm/bench/internal/meter"
 )
 
 // Kinds of target: what the requests ask and how answers are checked.
@@ -147,9 +148,10 @@ func runLoad(ctx context.Context, cfg config, stdout io.Writer) error {
 }
 
 // spawnLoad runs a load generator of mode against t in a process of its
-// own, this program started again with -role=load (see loadgen.Spawn),
-// and returns its report.
-func (b *bench) spawnLoad(ctx context.Context, t target, mode string, rate float64, workers int) (*loadgen.Report, error) {
+// own, this program started again with -role=load, profiling the servers'
+// CPU into cpuProfile if set (see loadgen.Spawn). It returns the
+// generator's report and what the servers' process used meanwhile.
+func (b *bench) spawnLoad(ctx context.Context, t target, mode string, rate float64, workers int, cpuProfile string) (*loadgen.Report, meter.Usage, error) {
 	ph := b.cfg.Phase
 	ph.Mode, ph.Rate, ph.Workers = mode, rate, workers
 	args := []string{
@@ -157,5 +159,5 @@ func (b *bench) spawnLoad(ctx context.Context, t target, mode string, rate float
 		fmt.Sprintf("-seed=%d", b.cfg.Seed), fmt.Sprintf("-profiles=%d", b.cfg.Profiles), fmt.Sprintf("-items=%d", b.cfg.Items),
 		fmt.Sprintf("-active=%d", b.cfg.Active),
 	}
-	return loadgen.Spawn(ctx, t.name, ph, args, b.stderr)
+	return loadgen.Spawn(ctx, loadgen.Run{Name: t.name, Phase: ph, Args: args, CPUProfile: cpuProfile, Stderr: b.stderr})
 }

@@ -225,19 +225,9 @@ func (b *bench) fail(err error) {
 // cpuProfile if set, prints the outcome and returns the answers per
 // second.
 func (b *bench) peak(ctx context.Context, t target, cpuProfile string) (float64, error) {
-	stopProfile, err := meter.StartProfile(cpuProfile, "")
-	if err != nil {
-		return 0, err
-	}
 	cache := b.s.startCacheCount()
-	m := meter.Start()
-	rep, err := b.spawnLoad(ctx, t, loadgen.Closed, 0, 0)
+	rep, usage, err := b.spawnLoad(ctx, t, loadgen.Closed, 0, 0, cpuProfile)
 	if err != nil {
-		stopProfile()
-		return 0, err
-	}
-	usage := m.Stop(rep.CPU)
-	if err := stopProfile(); err != nil {
 		return 0, err
 	}
 	res := &rep.Tally
@@ -275,13 +265,11 @@ func (b *bench) latency(ctx context.Context, t target, rate float64) (float64, e
 	}
 	b.s.timing.Start()
 	cache := b.s.startCacheCount()
-	m := meter.Start()
-	rep, err := b.spawnLoad(ctx, t, loadgen.Open, rate, workers)
+	rep, usage, err := b.spawnLoad(ctx, t, loadgen.Open, rate, workers, "")
 	b.s.timing.Stop()
 	if err != nil {
 		return 0, err
 	}
-	usage := m.Stop(rep.CPU)
 	b.exposed += rep.Tally.Marked
 	h := b.s.timing.Of(path)
 	fmt.Fprintf(b.out, "%s open loop: rate=%.0f/s workers=%d scheduled=%d achieved=%.0f/s %s %s view_cache_hit_rate=%s\n",

@@ -119,11 +119,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "A file to write the CPU profile of the throughput phase to, from the member's start until it settled, for go tool pprof (default none).")
 	fs.StringVar(&cfg.FreshProfile, "cpuprofile-freshness", "", "A file to write the CPU profile of the freshness phase's load to (default none).")
 	fs.StringVar(&cfg.LogLevel, "log-level", "warn", "The level of the servers' JSON logs on standard error: debug, info, warn or error.")
-	if err := fs.Parse(args); err != nil {
+	if err := loadgen.ParseFlags(fs, args); err != nil {
 		return cfg, err
-	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	return cfg, cfg.Validate()
 }

@@ -11,14 +11,15 @@
 //   - a load generator in a process of its own, the benchmark's program
 //     started again with -role=load (RoleLoad), so that client and
 //     servers do not share a Go scheduler, heap and garbage collector: the
-//     benchmark starts it for one Phase and reads its Report (Spawn); the
-//     generator runs the phase and prints the report as JSON (Serve);
-//   - the flags such a benchmark has (Flags), and its main function
-//     (Main).
+//     benchmark starts it for one Phase, metering (and maybe profiling)
+//     itself meanwhile, and reads its Report (Spawn); the generator runs
+//     the phase and prints the report as JSON (Serve);
+//   - the flags such a benchmark has (Flags, ParseFlags), and its main
+//     function (Main).
 //
 // What a benchmark starts, which requests it sends, how it judges the
-// answers (a Check) and what it prints stay in its program; measuring the
-// servers' side is package meter's.
+// answers (a Check) and what it prints stay in its program; the measuring
+// itself is package meter's.
 package loadgen
 
 import (

@@ -79,6 +79,18 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Name, "name", "target", "With -role=load: the target's name in messages.")
 }
 
+// ParseFlags parses args into fs's flags and refuses arguments that are
+// not flags.
+func ParseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return nil
+}
+
 // Validate reports what is wrong with the settings, those of -role=load
 // included; a negative -rate is left to the program, whose -rate means
 // more.
@@ -217,26 +229,60 @@ func sum(senders []Sender) Tally {
 	return t
 }
 
-// Spawn runs the load generator of ph in a process of its own: this
-// program started again with -role=load, -name=name, args (-target and
-// whatever else the program's generator needs) and ph's settings as
-// flags. It passes the process's standard error on to stderr and returns
-// the report the process printed (see Serve). name is the target's, for
-// messages. The process is killed if it outlives ph.Limit() by 5 seconds.
-func Spawn(ctx context.Context, name string, ph Phase, args []string, stderr io.Writer) (*Report, error) {
+// Run is a load generator's phase as the benchmark's process starts it
+// with Spawn.
+type Run struct {
+	Name string // the target's, in messages
+	Phase
+	// Args are the program's flags for its load generator: -target and
+	// whatever else it needs.
+	Args []string
+	// CPUProfile and MemProfile name files for this process's CPU and
+	// allocation profiles over the phase, if set (see meter.StartProfile).
+	CPUProfile, MemProfile string
+	// Stderr receives the load generator's standard error.
+	Stderr io.Writer
+}
+
+// Spawn runs r's load generator in a process of its own: this program
+// started again with -role=load, -name, r.Args and r.Phase as flags. It
+// returns the report the process printed (see Serve) and what this
+// process, the servers', used meanwhile, the generator's CPU time counted
+// apart (as Usage.Load), profiling it if r asks. The process is killed if
+// it outlives r.Limit() by 5 seconds.
+func Spawn(ctx context.Context, r Run) (*Report, meter.Usage, error) {
+	stopProfile, err := meter.StartProfile(r.CPUProfile, r.MemProfile)
+	if err != nil {
+		return nil, meter.Usage{}, err
+	}
+	m := meter.Start()
+	rep, err := spawn(ctx, r)
+	if err != nil {
+		stopProfile()
+		return nil, meter.Usage{}, err
+	}
+	usage := m.Stop(rep.CPU)
+	if err := stopProfile(); err != nil {
+		return nil, meter.Usage{}, err
+	}
+	return rep, usage, nil
+}
+
+// spawn runs r's load generator and returns its report.
+func spawn(ctx context.Context, r Run) (*Report, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("start the load generator: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, ph.Limit()+5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, r.Limit()+5*time.Second)
 	defer cancel()
-	args = append([]string{"-role=" + RoleLoad, "-name=" + name}, args...)
+	args := append([]string{"-role=" + RoleLoad, "-name=" + r.Name}, r.Args...)
 	args = append(args,
-		"-mode="+ph.Mode, "-duration="+ph.Duration.String(), "-warmup="+ph.Warmup.String(),
-		"-timeout="+ph.Timeout.String(), fmt.Sprintf("-conns=%d", ph.Conns),
-		fmt.Sprintf("-rate=%g", ph.Rate), fmt.Sprintf("-workers=%d", ph.Workers))
+		"-mode="+r.Mode, "-duration="+r.Duration.String(), "-warmup="+r.Warmup.String(),
+		"-timeout="+r.Timeout.String(), fmt.Sprintf("-conns=%d", r.Conns),
+		fmt.Sprintf("-rate=%g", r.Rate), fmt.Sprintf("-workers=%d", r.Workers))
 	cmd := exec.CommandContext(ctx, exe, args...)
-	cmd.Stderr = stderr
+	cmd.Stderr = r.Stderr
 	cmd.WaitDelay = 5 * time.Second
 	var out bytes.Buffer
 	cmd.Stdout = &out
@@ -244,11 +290,11 @@ func Spawn(ctx context.Context, name string, ph Phase, args []string, stderr io.
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			err = errors.Join(err, ctxErr)
 		}
-		return nil, fmt.Errorf("load generator (%s, %s): %w", name, ph.Mode, err)
+		return nil, fmt.Errorf("load generator (%s, %s): %w", r.Name, r.Mode, err)
 	}
 	var rep Report
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-		return nil, fmt.Errorf("load generator (%s, %s): report %q: %w", name, ph.Mode, out.Bytes(), err)
+		return nil, fmt.Errorf("load generator (%s, %s): report %q: %w", r.Name, r.Mode, out.Bytes(), err)
 	}
 	return &rep, nil
 }

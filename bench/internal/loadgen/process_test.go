@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -55,6 +56,21 @@ func TestFlags(t *testing.T) {
 	open := Flags{Phase: Phase{Mode: Open, Duration: time.Second, Conns: 1, Rate: 1, Workers: 1, Timeout: time.Second}, Role: RoleLoad, Target: "http://127.0.0.1:1/"}
 	if err := open.Validate(); err != nil {
 		t.Errorf("%+v: %v", open, err)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	n := fs.Int("n", 0, "")
+	if err := ParseFlags(fs, []string{"-n=3"}); err != nil || *n != 3 {
+		t.Errorf("ParseFlags(-n=3) = %v, n=%d", err, *n)
+	}
+	if err := ParseFlags(fs, []string{"-n=3", "left", "over"}); err == nil || err.Error() != `unexpected arguments ["left" "over"]` {
+		t.Errorf("ParseFlags with leftovers = %v", err)
+	}
+	if err := ParseFlags(fs, []string{"-h"}); err != flag.ErrHelp {
+		t.Errorf("ParseFlags(-h) = %v, want flag.ErrHelp", err)
 	}
 }
 
