@@ -16,13 +16,16 @@
 // otherwise count as a slow server. It sends to 127.0.0.1 only, stops when
 // its phase is over (and is killed if it does not), and prints its counts
 // and latencies as JSON on its standard output. It is a fasthttp client
-// over keep-alive connections that never retries. Each request is what the
-// browser tag sends for one page view: a text/plain body of about 800
-// bytes holding one page event with a unique messageId (a per-process
-// prefix and a counter), one of 10,000 anonymous ids with its ecrm_vid
-// cookie, page properties and context (page, userAgent, locale, library,
-// campaign, sessionId), and the headers of Chrome's fetch: a desktop
-// User-Agent, Origin, Referer, Accept-*, Sec-Fetch-*.
+// over keep-alive connections that never retries. The loops, the
+// generator's process and the meters are bench/internal/loadgen and
+// bench/internal/meter, which the other benchmarks share; the requests
+// are this program's (request.go). Each request is what the browser tag
+// sends for one page view: a text/plain body of about 800 bytes holding
+// one page event with a unique messageId (a per-process prefix and a
+// counter), one of 10,000 anonymous ids with its ecrm_vid cookie, page
+// properties and context (page, userAgent, locale, library, campaign,
+// sessionId), and the headers of Chrome's fetch: a desktop User-Agent,
+// Origin, Referer, Accept-*, Sec-Fetch-*.
 //
 // It runs, in order:
 //

@@ -34,8 +34,10 @@
 // share a Go scheduler, heap and garbage collector. It sends to 127.0.0.1
 // only, stops when its phase is over (and is killed if it does not), and
 // prints its counts and latencies as JSON on its standard output. It is a
-// fasthttp client over keep-alive connections that never retries; its
-// requests are those of a shop's pages: a random known visitor
+// fasthttp client over keep-alive connections that never retries (the
+// loops, the generator's process and the meters are bench/internal/loadgen
+// and bench/internal/meter, which the other benchmarks share); its
+// requests (load.go) are those of a shop's pages: a random known visitor
 // (anonymousId), drawn afresh in each phase, uniformly among all the
 // profiles or among -active of them and, for recommend, type=personal and
 // type=similar in turn for an item drawn by popularity, as product pages

@@ -31,11 +31,12 @@
 //  2. Freshness. The full path: the collector on a loopback Fiber listener
 //     (web.NewApp) with the relay and its spool, the profiler, and the view
 //     (personalize's local copy of profiles and identities). A load
-//     generator in this process sends single-event POST /v1/batch requests
-//     (write key "demo" in a text/plain body, a browser's User-Agent and
-//     Origin, the visitor's ecrm_vid cookie) at -rate for -duration, open
-//     loop: request i is due at start + i/rate and is sent by whichever of
-//     -workers keep-alive connections is free. One hit in -probe-every is a
+//     generator in this process (the open loop of bench/internal/loadgen,
+//     which the other benchmarks share) sends single-event POST /v1/batch
+//     requests (write key "demo" in a text/plain body, a browser's
+//     User-Agent and Origin, the visitor's ecrm_vid cookie) at -rate for
+//     -duration, open loop: request i is due at start + i/rate and is sent
+//     by whichever of -workers keep-alive connections is free. One hit in -probe-every is a
 //     probe: a page view with a fresh anonymousId. A poller calls
 //     View.Lookup("a:"+id) for every pending probe every 2 ms; a probe's
 //     freshness is the time it was first found minus its due send time, so
