@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // maxFastDepth is how deeply the fast path nests objects and arrays inside
@@ -783,7 +784,10 @@ func (d *fastDecoder) ua(e *Event) bool {
 func Unmarshal(data []byte, e *Event) error {
 	d := fastDecoder{data: data, stored: true}
 	if d.peek() == '{' {
-		d.s = string(data) // numbers are parsed from it; no string keeps it
+		// A view of data, not a copy: in stored mode no string the
+		// decoder returns shares d.s (str copies, object clones its keys;
+		// keys of the event and numbers are only looked at).
+		d.s = unsafe.String(unsafe.SliceData(data), len(data))
 		var fast Event
 		if d.event(&fast) && !d.failed && d.peek() == 0 && d.pos == len(data) {
 			*e = fast

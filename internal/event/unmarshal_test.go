@@ -85,3 +85,21 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// TestUnmarshalOwnsItsStrings: nothing decoded shares the record's bytes,
+// which the Kafka client may reuse (the decoder reads them through an
+// unsafe view).
+func TestUnmarshalOwnsItsStrings(t *testing.T) {
+	data, _ := stored().AppendJSON(nil)
+	var e Event
+	if err := Unmarshal(data, &e); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := e.AppendJSON(nil)
+	for i := range data {
+		data[i] = 'X'
+	}
+	if got, _ := e.AppendJSON(nil); string(got) != string(want) {
+		t.Errorf("the event changed with the record's bytes:\n%s\nwas\n%s", got, want)
+	}
+}

@@ -231,7 +231,12 @@ func (in *Interests) write(w *event.JSONWriter) {
 		}
 		w.Raw(`"scores":{`)
 		var num [32]byte
-		for i, k := range slices.Sorted(maps.Keys(in.Scores)) {
+		keys := make([]string, 0, 64)
+		for k := range in.Scores {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
 			if i > 0 {
 				w.Raw(`,`)
 			}
