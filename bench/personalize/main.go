@@ -20,7 +20,10 @@
 // and a campaign.Registry of five campaigns on the home_banner placement
 // (segments over profile variables, frequency caps, holdouts), one ended,
 // and three on other placements. The exposures personalize records go to
-// a publisher that counts and drops them. The build's time, the size of
+// a publisher that counts and drops them. Once filled, the store is
+// flushed and its compactions are let finish (store.Settle; the wait is
+// printed): a replica filled from the topics over time has no such debt,
+// and it would otherwise run beside the measurements. The build's time, the size of
 // the store, the live heap (runtime.MemStats.HeapAlloc after a collection)
 // and the resident memory are printed.
 //

@@ -101,6 +101,16 @@ func startStack(ctx context.Context, w *world, cfg config, logger *slog.Logger, 
 	if err != nil {
 		return nil, err
 	}
+	// The bulk load leaves compactions behind that a replica filled from
+	// the topics over time does not have: let them finish first.
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	waited, err := s.db.Settle(sctx)
+	cancel()
+	settled := "settled"
+	if err != nil {
+		settled = "still compacting, measuring anyway"
+	}
+	fmt.Fprintf(out, "build store: %s after seconds=%.1f (flush and compactions after the bulk load)\n", settled, waited.Seconds())
 
 	// The view needs a Kafka config only for Run, which tails the topics:
 	// the store is already filled, so Run is never called.

@@ -4,9 +4,11 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -47,6 +49,33 @@ func Open(dir string, logger *slog.Logger) (*DB, error) {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	return &DB{db: db}, nil
+}
+
+// Settle flushes the memtable and waits until no compaction has run for
+// half a second, or ctx is done: after a bulk load, so that what is
+// measured next is the store at rest, not the compactions the load left
+// behind. It returns how long it waited.
+func (d *DB) Settle(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	if err := d.db.Flush(); err != nil {
+		return 0, fmt.Errorf("store flush: %w", err)
+	}
+	for quiet := 0; ; {
+		m := d.db.Metrics()
+		if m.Compact.NumInProgress == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		if quiet >= 5 {
+			return time.Since(start), nil
+		}
+		select {
+		case <-ctx.Done():
+			return time.Since(start), ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // Get returns a copy of the value at key, or ErrNotFound.
