@@ -56,7 +56,11 @@ func (a *Appender) Append(ctx context.Context, topic string, partition int, msgs
 		Partition:    partition,
 		RequiredAcks: kafkago.RequireAll,
 		Records:      kafkago.NewRecordReader(recs...),
-		Compression:  kafkago.Lz4,
+		// Uncompressed, as Kafka Streams leaves its changelogs by default:
+		// the profiler appends every changed profile here on the hot path
+		// (it already compresses the same snapshot once for the profiles
+		// topic), and the records are read back only to restore a
+		// partition. Compaction keeps one record per key.
 	})
 	if err != nil {
 		return 0, fmt.Errorf("append to %s/%d: %w", topic, partition, err)
