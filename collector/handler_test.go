@@ -1541,7 +1541,7 @@ func TestLargeRequests(t *testing.T) {
 		{"6 KB of the site's cookies", func() *http.Request {
 			return newRequest(http.MethodPost, "/v1/batch", batch(shopKey, pageJSON), "Cookie", strings.Join(cookies, "; "))
 		}, 200, 1},
-		{"pixel query of 8 KB (under the pixel's 32 KB)", func() *http.Request {
+		{"pixel query of 8 KB (under the pixel's 12 KB)", func() *http.Request {
 			return newRequest(http.MethodGet, "/v1/pixel/track?"+pixelProps.Encode(), "")
 		}, 200, 1},
 	}
@@ -1564,27 +1564,20 @@ func TestLargeRequests(t *testing.T) {
 		})
 	}
 
-	// The server answers as soon as it reads a Content-Length over the
-	// limit and closes the connection: an HTTP client still writing the
-	// body sees a reset, so the request is written by hand.
+	// Over a limit, the server answers and closes the connection. Whatever
+	// the client sent that the server never read is still in the server's
+	// socket at close, and the kernel then resets the connection: the
+	// client may see the reset before the answer. These requests are
+	// written by hand, only as much as the server reads, so the answer is
+	// always there to read.
 	t.Run("body over 512 KB", func(t *testing.T) {
 		h := mustCollector(t, shop)
 		base := h.serve(t)
-		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
 		body := batch(shopKey, pad(web.BodyLimit))
-		fmt.Fprintf(conn, "POST /v1/batch HTTP/1.1\r\nHost: collector\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:1024])
-		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			t.Fatalf("POST /v1/batch(body over 512 KB): read response: %v", err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		r := result{status: res.StatusCode, header: res.Header, body: b}
+		// The server reads the headers and stops at the Content-Length.
+		head := fmt.Sprintf("POST /v1/batch HTTP/1.1\r\nHost: collector\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
 		what := "POST /v1/batch(body over 512 KB)"
+		r := doRaw(t, base, what, head)
 		if r.status != http.StatusRequestEntityTooLarge {
 			t.Fatalf("%s = %s, want 413", what, r)
 		}
@@ -1594,17 +1587,62 @@ func TestLargeRequests(t *testing.T) {
 		}
 	})
 
-	t.Run("pixel query over 32 KB", func(t *testing.T) {
+	t.Run("pixel query over the pixel's limit", func(t *testing.T) {
 		h := mustCollector(t, shop)
 		base := h.serve(t)
-		q := url.Values{"writeKey": {shopKey}, "event": {"x"}, "anonymousId": {"a-1"}, "properties.pad": {strings.Repeat("x", event.MaxEventBytes)}}
-		r := doNet(t, base, newRequest(http.MethodGet, "/v1/pixel/track?"+q.Encode(), ""))
-		what := "GET /v1/pixel/track(query over 32 KB)"
+		q := url.Values{"writeKey": {shopKey}, "event": {"x"}, "anonymousId": {"a-1"}, "properties.pad": {strings.Repeat("x", maxPixelQuery)}}
+		target := "/v1/pixel/track?" + q.Encode()
+		if len(target) >= web.ReadBufferSize-256 {
+			t.Fatalf("test request of %d bytes does not fit the server's read buffer", len(target))
+		}
+		what := "GET /v1/pixel/track(query over the pixel's limit)"
+		r := doNet(t, base, newRequest(http.MethodGet, target, ""))
 		checkClientError(t, what, r)
 		if n := len(h.pub.published()); n != 0 {
 			t.Errorf("%s: published %d hits, want none", what, n)
 		}
 	})
+
+	t.Run("request line over the read buffer", func(t *testing.T) {
+		h := mustCollector(t, shop)
+		base := h.serve(t)
+		// Exactly the read buffer, without the end of the headers: the server
+		// reads it all, finds no room for more and answers.
+		line := "GET /v1/pixel/track?writeKey=" + shopKey + "&event=x&anonymousId=a-1&properties.pad="
+		line += strings.Repeat("x", web.ReadBufferSize-len(line))
+		what := "GET /v1/pixel/track(request line over the read buffer)"
+		r := doRaw(t, base, what, line)
+		if r.status != http.StatusRequestHeaderFieldsTooLarge {
+			t.Fatalf("%s = %s, want 431", what, r)
+		}
+		checkClientError(t, what, r)
+		if n := len(h.pub.published()); n != 0 {
+			t.Errorf("%s: published %d hits, want none", what, n)
+		}
+	})
+}
+
+// doRaw writes raw to the server at base as is and reads its answer.
+func doRaw(tb testing.TB, base, what, raw string) result {
+	tb.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, raw); err != nil {
+		tb.Fatalf("%s: write: %v", what, err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		tb.Fatalf("%s: read response: %v", what, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		tb.Fatalf("%s: read body: %v", what, err)
+	}
+	return result{status: res.StatusCode, header: res.Header, body: b}
 }
 
 // TestSiteAdminPutKeepsID checks that the id a site was put under stays
