@@ -842,6 +842,15 @@ func TestEnrichIP(t *testing.T) {
 			[]string{"X-Forwarded-For", rawIP}, anonIP, anonIP, rawIP},
 		{"context.ip of the batch", nil, `{"writeKey":"wk-shop","context":{"ip":"198.51.100.23"},"batch":[` + pageJSON + `]}`,
 			nil, "0.0.0.0", "198.51.100.0", "198.51.100.23"},
+		// The context passes through as the client's text, but for ip.
+		{"context.ip repeated, the last not a string", trusted, batch(shopKey, `{"type":"page","anonymousId":"a-1","context":{"ip":"`+rawIP+`","locale":"fr-FR","ip":{"v":4}}}`),
+			[]string{"X-Forwarded-For", rawIP}, anonIP, "", rawIP},
+		{"context.ip repeated", trusted, batch(shopKey, `{"type":"page","anonymousId":"a-1","context":{"ip":"198.51.100.23","ip":"`+rawIP+`"}}`),
+			[]string{"X-Forwarded-For", rawIP}, anonIP, anonIP, "198.51.100.23"},
+		{"context.ip with an escaped key", trusted, batch(shopKey, `{"type":"page","anonymousId":"a-1","context":{"page":{"url":"/"},"\u0069p":"`+rawIP+`"}}`),
+			[]string{"X-Forwarded-For", rawIP}, anonIP, anonIP, rawIP},
+		{"context.ip in spaced JSON", trusted, batch(shopKey, `{"type":"page","anonymousId":"a-1","context":{ "ip" : "`+rawIP+`" }}`),
+			[]string{"X-Forwarded-For", rawIP}, anonIP, anonIP, rawIP},
 		{"context.ip on /v1/track", trusted, "",
 			[]string{"X-Forwarded-For", rawIP}, anonIP, anonIP, rawIP},
 	}

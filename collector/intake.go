@@ -35,7 +35,9 @@ type Response struct {
 }
 
 func (c *Collector) batch(ctx *fiber.Ctx) error {
-	b, err := event.DecodeBatch(ctx.Body())
+	// Properties, traits and context stay the client's checked JSON text
+	// (see event.DecodeBatchRaw), but for what the collector edits.
+	b, err := event.DecodeBatchRaw(ctx.Body())
 	if err != nil {
 		c.count["malformed"].Inc()
 		return web.Errorf(fiber.StatusBadRequest, err.Error())
@@ -269,13 +271,16 @@ func (c *Collector) enrich(ctx *fiber.Ctx, e *event.Event, s site.Site, vid, ip 
 	if e.ValidateTime(now) != nil {
 		e.Timestamp = now
 	}
-	if e.Context != nil {
-		if raw, ok := e.Context["ip"].(string); ok {
-			e.Context["ip"] = enrich.AnonymizeIPString(raw)
+	if e.ContextHas("ip") {
+		// Decoded, so that every ip the text holds, repeated or not, is
+		// gone but the map's one.
+		m := e.ContextMap()
+		if raw, ok := m["ip"].(string); ok {
+			m["ip"] = enrich.AnonymizeIPString(raw)
 		}
 	}
 	uaString := ctx.Get(fiber.HeaderUserAgent)
-	if v, ok := e.Context["userAgent"].(string); ok && v != "" {
+	if v, ok := e.ContextValue("userAgent").(string); ok && v != "" {
 		uaString = v
 	}
 	ua := c.ua.Parse(uaString)

@@ -30,7 +30,7 @@ func hasConsent(s site.Site, e *event.Event) bool {
 	if !s.RequireConsent {
 		return true
 	}
-	switch v := e.Context["consent"].(type) {
+	switch v := e.ContextValue("consent").(type) {
 	case bool:
 		return v
 	case map[string]any:
@@ -59,6 +59,7 @@ func policy(s site.Site) string {
 // for aggregate counts only: ids, traits, IP, and context that could single
 // the browser out.
 func anonymize(e *event.Event) {
+	e.DecodeRaw()
 	e.UserID, e.AnonymousID, e.VisitorID, e.PreviousID, e.GroupID = "", "", "", "", ""
 	e.IP = ""
 	e.Traits = nil

@@ -25,16 +25,45 @@ func browserBatch(n int) []byte {
 }
 
 func BenchmarkDecodeBatch(b *testing.B) {
-	for _, n := range []int{1, 20} {
-		body := browserBatch(n)
-		b.Run(fmt.Sprintf("events=%d/bytes=%d", n, len(body)), func(b *testing.B) {
-			if bt, err := DecodeBatch(body); err != nil || len(bt.Events) != n {
-				b.Fatalf("DecodeBatch() = %v, want %d events", err, n)
-			}
-			b.SetBytes(int64(len(body)))
+	for _, dec := range []struct {
+		name string
+		fn   func([]byte) (*Batch, error)
+	}{{"maps", DecodeBatch}, {"raw", DecodeBatchRaw}} {
+		for _, n := range []int{1, 20} {
+			body := browserBatch(n)
+			b.Run(fmt.Sprintf("%s/events=%d/bytes=%d", dec.name, n, len(body)), func(b *testing.B) {
+				if bt, err := dec.fn(body); err != nil || len(bt.Events) != n {
+					b.Fatalf("decode = %v, want %d events", err, n)
+				}
+				b.SetBytes(int64(len(body)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := dec.fn(body); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkDecodeEncode times the collector's work on an event's JSON:
+// decoding a browser page and encoding it again.
+func BenchmarkDecodeEncode(b *testing.B) {
+	body := browserBatch(1)
+	for _, dec := range []struct {
+		name string
+		fn   func([]byte) (*Batch, error)
+	}{{"maps", DecodeBatch}, {"raw", DecodeBatchRaw}} {
+		b.Run(dec.name, func(b *testing.B) {
 			b.ReportAllocs()
+			var buf []byte
 			for b.Loop() {
-				if _, err := DecodeBatch(body); err != nil {
+				bt, err := dec.fn(body)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if buf, err = bt.Events[0].AppendJSON(buf[:0]); err != nil {
 					b.Fatal(err)
 				}
 			}

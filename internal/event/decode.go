@@ -185,6 +185,9 @@ func decodeOne(raw json.RawMessage, bctx map[string]any) (*Event, error) {
 // bctx, and validates it.
 func (e *Event) prepare(bctx map[string]any) error {
 	e.clearServerFields()
+	if len(bctx) > 0 {
+		e.ContextMap()
+	}
 	for k, v := range bctx {
 		if e.Context == nil {
 			e.Context = make(map[string]any, len(bctx))

@@ -33,8 +33,13 @@ const maxFastDepth = 32
 // why is unchanged.
 //
 // Strings that need no unescaping share one copy of body.
-func decodeBatchFast(body []byte) (b *Batch, ok bool) {
-	d := fastDecoder{data: body}
+func decodeBatchFast(body []byte) (b *Batch, ok bool) { return decodeFast(body, false) }
+
+// decodeFast is decodeBatchFast, and with raw DecodeBatchRaw's fast path:
+// the same events, but properties, traits and context kept as text where
+// they pass rawText's checks.
+func decodeFast(body []byte, raw bool) (b *Batch, ok bool) {
+	d := fastDecoder{data: body, raw: raw}
 	if d.peek() != '{' {
 		return nil, false
 	}
@@ -153,6 +158,10 @@ type fastDecoder struct {
 	// server fields are read rather than checked and whose strings are
 	// copies, so that what a profile keeps does not pin the record.
 	stored bool
+	// raw: an event's properties, traits and context are kept as text
+	// where they can be (DecodeBatchRaw); dirty is set when the text read
+	// cannot be, badUTF8 when scanString met bytes that are not UTF-8.
+	raw, dirty, badUTF8 bool
 }
 
 // peek skips whitespace and returns the next byte, or 0 at the end.
@@ -276,11 +285,26 @@ func (d *fastDecoder) event(e *Event) bool {
 		case "sentAt":
 			bit, ok = 1<<9, d.timeField(&e.SentAt)
 		case "properties":
-			bit, ok = 1<<10, d.mapField(&e.Properties)
+			bit = 1 << 10
+			if d.raw {
+				ok = d.rawField(&e.raw.properties, &e.Properties, nil)
+			} else {
+				ok = d.mapField(&e.Properties)
+			}
 		case "traits":
-			bit, ok = 1<<11, d.mapField(&e.Traits)
+			bit = 1 << 11
+			if d.raw {
+				ok = d.rawField(&e.raw.traits, &e.Traits, nil)
+			} else {
+				ok = d.mapField(&e.Traits)
+			}
 		case "context":
-			bit, ok = 1<<12, d.mapField(&e.Context)
+			bit = 1 << 12
+			if d.raw {
+				ok = d.rawField(&e.raw.context, &e.Context, &e.raw)
+			} else {
+				ok = d.mapField(&e.Context)
+			}
 		// Fields only the collector sets: prepare clears them, but a
 		// value of the wrong type still fails the decoding. A stored
 		// event keeps them.
@@ -636,6 +660,7 @@ func (d *fastDecoder) scanString() (start int, clean, ok bool) {
 			r, size := utf8.DecodeRune(data[i:])
 			if r == utf8.RuneError && size == 1 {
 				clean = false
+				d.badUTF8 = true
 			}
 			i += size
 		}

@@ -17,7 +17,10 @@ import (
 // omissions, map keys sorted, strings escaped for HTML with invalid UTF-8
 // replaced, numbers formatted alike. It writes the values JSON decodes to
 // (strings, float64, bool, nil, map[string]any, []any) without reflection
-// and hands any other value to json.Marshal.
+// and hands any other value to json.Marshal. The one difference: the
+// properties, traits or context an event of DecodeBatchRaw holds as the
+// client's text, which json.Marshal does not see, it writes as they are,
+// keys in the client's order; they decode to what the maps would encode.
 //
 // It returns an error, and dst as it was, where json.Marshal fails: a NaN
 // or infinite number, a time outside the years 0 to 9999, a value JSON
@@ -56,9 +59,9 @@ func (enc *encoder) event(e *Event) {
 	enc.buf = b
 	enc.timeField(`,"timestamp":`, e.Timestamp)
 	enc.timeField(`,"sentAt":`, e.SentAt)
-	enc.mapField(`,"properties":`, e.Properties)
-	enc.mapField(`,"traits":`, e.Traits)
-	enc.mapField(`,"context":`, e.Context)
+	enc.mapField(`,"properties":`, e.Properties, e.raw.properties)
+	enc.mapField(`,"traits":`, e.Traits, e.raw.traits)
+	enc.mapField(`,"context":`, e.Context, e.raw.context)
 	enc.timeField(`,"receivedAt":`, e.ReceivedAt)
 	b = enc.buf
 	b = appendStringField(b, `,"siteId":`, e.SiteID)
@@ -115,9 +118,16 @@ func (enc *encoder) timeField(name string, t time.Time) {
 	enc.buf = append(b, '"')
 }
 
-// mapField appends an omitempty object field.
-func (enc *encoder) mapField(name string, m map[string]any) {
-	if len(m) == 0 || enc.err != nil {
+// mapField appends an omitempty object field: m, or the object's text
+// (see rawText) as it is.
+func (enc *encoder) mapField(name string, m map[string]any, text string) {
+	if enc.err != nil {
+		return
+	}
+	if len(m) == 0 {
+		if nonEmpty(text) {
+			enc.buf = append(append(enc.buf, name...), text...)
+		}
 		return
 	}
 	enc.buf = append(enc.buf, name...)

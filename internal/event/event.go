@@ -68,6 +68,12 @@ type Event struct {
 	IP         string    `json:"ip,omitempty"` // anonymised, never the raw address
 	UA         *UA       `json:"ua,omitempty"`
 	Bot        bool      `json:"bot,omitempty"`
+
+	// raw holds properties, traits or context as the JSON text the client
+	// sent, checked, for an event of DecodeBatchRaw; the field's map is
+	// nil meanwhile. AppendJSON writes the text as it is; DecodeRaw turns
+	// it into the maps.
+	raw rawText
 }
 
 // UA is the parsed user agent the collector attaches to an event.
@@ -138,7 +144,7 @@ func (e *Event) Validate() error {
 			return invalid("event", "is required for track")
 		}
 	case TypeIdentify:
-		if e.UserID == "" && len(e.Traits) == 0 {
+		if e.UserID == "" && len(e.Traits) == 0 && !nonEmpty(e.raw.traits) {
 			return invalid("userId", "or traits are required for identify")
 		}
 	case TypeAlias:
@@ -154,6 +160,7 @@ func (e *Event) Validate() error {
 		name string
 		m    map[string]any
 	}{{"properties", e.Properties}, {"traits", e.Traits}, {"context", e.Context}} {
+		// Text in raw was checked as it was read (see rawText).
 		if err := checkValue(f.m, 1); err != nil {
 			return invalid(f.name, err.Error())
 		}

@@ -12,12 +12,17 @@ import (
 // never panics, that what it refuses it refuses with a client-safe error
 // wrapping ErrMalformed, and that what it accepts is sound: every event
 // validates, survives a JSON round trip still valid, and the accepted and
-// rejected indexes together number each event of the request once.
+// rejected indexes together number each event of the request once. And
+// DecodeBatchRaw decodes the body as DecodeBatch does (checkSameRaw).
 //
 // The seed corpus is in testdata/fuzz/FuzzDecodeBatch.
 func FuzzDecodeBatch(f *testing.F) {
 	f.Add([]byte(batchOf(pageJSON, invalidJSON, trackJSON, identifyJSON, aliasJSON)))
+	for _, tc := range rawCases {
+		f.Add([]byte(tc.body))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		checkSameRaw(t, body)
 		b, err := DecodeBatch(body)
 		if err != nil {
 			if b != nil {
