@@ -1,6 +1,7 @@
 package event
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -43,7 +44,12 @@ func decodeFast(body []byte, raw bool) (b *Batch, ok bool) {
 	if d.peek() != '{' {
 		return nil, false
 	}
-	d.s = string(body)
+	if raw {
+		// DecodeBatchRaw's batch shares body.
+		d.s = unsafe.String(unsafe.SliceData(body), len(body))
+	} else {
+		d.s = string(body)
+	}
 	var (
 		writeKey  string
 		sentAt    time.Time
@@ -619,6 +625,26 @@ var strPlain = func() (t [256]bool) {
 	return t
 }()
 
+// plainBytes returns the length of a prefix of s that strPlain holds
+// every byte of, in whole words of 8 bytes: it looks at 8 bytes at a time,
+// the rest left to the caller.
+func plainBytes(s []byte) int {
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	n := 0
+	for ; len(s) >= 8; s = s[8:] {
+		x := binary.LittleEndian.Uint64(s)
+		// A top bit of (v-ones)&^v is set where a byte of v is 0, if any
+		// is (exact for whether): bytes of 0x80 and up, below 0x20, and
+		// equal to " or \.
+		q, b := x^('"'*ones), x^('\\'*ones)
+		if (x|(x-0x20*ones)&^x|(q-ones)&^q|(b-ones)&^b)&tops != 0 {
+			break
+		}
+		n += 8
+	}
+	return n
+}
+
 // scanString reads past a string, whose opening quote is at pos, checking
 // it as JSON's grammar does: no control characters, only valid escapes.
 // It returns where its contents start and whether they are clean, the
@@ -628,6 +654,7 @@ func (d *fastDecoder) scanString() (start int, clean, ok bool) {
 	start = d.pos + 1
 	clean = true
 	for i := start; i < len(data); {
+		i += plainBytes(data[i:])
 		for i < len(data) && strPlain[data[i]] {
 			i++
 		}

@@ -37,7 +37,10 @@ func nonEmpty(text string) bool { return text != "" && text != "{}" }
 // AppendJSON writes as it is. DecodeRaw, ContextMap and ContextValue turn
 // the text into what DecodeBatch would have decoded it to.
 //
-// The text shares one copy of body.
+// The batch's strings and text share body's memory, uncopied: body must
+// not change while the batch, its events or any string of theirs is in use.
+// (The collector's handler copies what it keeps, the records it publishes,
+// before fasthttp reuses the request's buffer.)
 func DecodeBatchRaw(body []byte) (*Batch, error) {
 	if b, ok := decodeFast(body, true); ok {
 		return b, nil

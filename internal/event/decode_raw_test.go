@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // checkSameRaw fails the test unless DecodeBatchRaw decodes body as
@@ -264,5 +265,49 @@ func TestContextValue(t *testing.T) {
 	e = &Event{Context: map[string]any{"ip": nil}}
 	if !e.ContextHas("ip") || e.ContextValue("ip") != nil || e.ContextHas("userAgent") || e.ContextMap() == nil {
 		t.Errorf("map context: ContextHas and ContextValue disagree with the map %v", e.Context)
+	}
+}
+
+// TestDecodeBatchRawShares checks that DecodeBatchRaw's strings are views
+// of the body, as it says, where the body holds them as they are.
+func TestDecodeBatchRawShares(t *testing.T) {
+	body := browserBatch(1)
+	b, err := DecodeBatchRaw(body)
+	if err != nil || len(b.Events) != 1 {
+		t.Fatalf("DecodeBatchRaw() = %v, %v", b, err)
+	}
+	e := b.Events[0]
+	inBody := func(s string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(body)))
+		return p >= start && p+uintptr(len(s)) <= start+uintptr(len(body))
+	}
+	for _, s := range []string{b.WriteKey, e.Type, e.MessageID, e.AnonymousID, e.raw.context} {
+		if !inBody(s) {
+			t.Errorf("%q is a copy, want a view of the body", s)
+		}
+	}
+}
+
+// TestPlainBytes checks plainBytes against strPlain for every byte at
+// every position of a word: it never passes a byte strPlain refuses, and
+// it stops short of one only at the word holding it.
+func TestPlainBytes(t *testing.T) {
+	for c := range 256 {
+		for pos := range 24 {
+			s := bytes.Repeat([]byte("a"), 24)
+			s[pos] = byte(c)
+			first := len(s)
+			for i, b := range s {
+				if !strPlain[b] {
+					first = i
+					break
+				}
+			}
+			n := plainBytes(s)
+			if n > first || n%8 != 0 || n < first/8*8 {
+				t.Fatalf("plainBytes(%q) = %d, want the whole words before byte %d", s, n, first)
+			}
+		}
 	}
 }
