@@ -3,6 +3,7 @@ package collector
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -268,6 +269,15 @@ func (h *harness) postBatch(tb testing.TB, body string, header ...string) result
 	return h.do(tb, newRequest(http.MethodPost, "/v1/batch", body, header...))
 }
 
+// gzipped returns s compressed with gzip.
+func gzipped(s string) string {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	w.Write([]byte(s))
+	w.Close()
+	return b.String()
+}
+
 // mustResponse decodes an intake answer.
 func mustResponse(tb testing.TB, what string, r result) Response {
 	tb.Helper()
@@ -385,6 +395,8 @@ func TestBatch(t *testing.T) {
 		{name: "no content type", body: batch(shopKey, pageJSON), header: []string{"Content-Type", ""},
 			wantStatus: 200, wantAccepted: 1},
 		{name: "500 events", body: batch(shopKey, pages(500)...), wantStatus: 200, wantAccepted: 500},
+		{name: "gzip body (Content-Encoding)", body: gzipped(batch(shopKey, pageJSON, trackJSON)), header: []string{"Content-Encoding", "gzip"},
+			wantStatus: 200, wantAccepted: 2},
 
 		{name: "unknown key in body", body: batch("wk-unknown", pageJSON), wantStatus: 401},
 		{name: "unknown key as Basic-auth user", body: batch("", pageJSON), header: []string{"Authorization", basic("wk-unknown", "")}, wantStatus: 401},

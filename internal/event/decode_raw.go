@@ -2,6 +2,7 @@ package event
 
 import (
 	"strconv"
+	"strings"
 	"unsafe"
 )
 
@@ -90,7 +91,11 @@ func (e *Event) ContextValue(key string) any {
 	if span[1] == 0 {
 		return nil
 	}
-	d := textDecoder(e.raw.context[span[0]:span[1]])
+	text := e.raw.context[span[0]:span[1]]
+	if len(text) >= 2 && text[0] == '"' && strings.IndexByte(text, '\\') < 0 {
+		return text[1 : len(text)-1] // a string without escapes, UTF-8
+	}
+	d := textDecoder(text)
 	v, _ := d.value()
 	return v
 }

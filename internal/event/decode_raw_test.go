@@ -261,6 +261,14 @@ func TestContextValue(t *testing.T) {
 	if bytes.Contains(enc, []byte("192.0.2.1")) || !bytes.Contains(enc, []byte(`"ip":"192.0.2.0"`)) {
 		t.Errorf("AppendJSON() after editing the context = %s", enc)
 	}
+	// A user agent without escapes: the text's own bytes.
+	b, err = DecodeBatchRaw([]byte(batchOf(`{"type":"page","anonymousId":"a1","context":{"userAgent":"Mozilla/5.0 (X11) é","consent":true}}`)))
+	if err != nil || len(b.Events) != 1 {
+		t.Fatalf("DecodeBatchRaw() = %v, %v", b, err)
+	}
+	if ua, consent := b.Events[0].ContextValue("userAgent"), b.Events[0].ContextValue("consent"); ua != "Mozilla/5.0 (X11) é" || consent != true {
+		t.Errorf("ContextValue(userAgent, consent) = %#v, %#v", ua, consent)
+	}
 	// A map context answers alike.
 	e = &Event{Context: map[string]any{"ip": nil}}
 	if !e.ContextHas("ip") || e.ContextValue("ip") != nil || e.ContextHas("userAgent") || e.ContextMap() == nil {
