@@ -43,6 +43,7 @@ func (c *Collector) batch(ctx *fiber.Ctx) error {
 		c.count["malformed"].Inc()
 		return web.Errorf(fiber.StatusBadRequest, err.Error())
 	}
+	defer b.Release() // the answer is written and the records copied by then
 	s, err := c.site(ctx, b.WriteKey)
 	if err != nil {
 		return err

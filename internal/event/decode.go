@@ -29,6 +29,11 @@ type Batch struct {
 	// Index holds, for each accepted event, its position in the request.
 	Index    []int
 	Rejected []Rejection
+
+	// Of a batch of DecodeBatchRaw (pooled): the array its events are in,
+	// reused once the batch is released.
+	events []Event
+	pooled bool
 }
 
 // Rejection names an event of a batch that was not accepted and why.

@@ -34,12 +34,14 @@ const maxFastDepth = 32
 // why is unchanged.
 //
 // Strings that need no unescaping share one copy of body.
-func decodeBatchFast(body []byte) (b *Batch, ok bool) { return decodeFast(body, false) }
+func decodeBatchFast(body []byte) (b *Batch, ok bool) { return decodeFast(body, nil) }
 
-// decodeFast is decodeBatchFast, and with raw DecodeBatchRaw's fast path:
-// the same events, but properties, traits and context kept as text where
-// they pass rawText's checks.
-func decodeFast(body []byte, raw bool) (b *Batch, ok bool) {
+// decodeFast is decodeBatchFast, and with a batch of batchPool to reuse
+// DecodeBatchRaw's fast path: the same events, but properties, traits and
+// context kept as text where they pass rawText's checks. It returns reuse
+// filled in, or reports false having left its events to be cleared.
+func decodeFast(body []byte, reuse *Batch) (b *Batch, ok bool) {
+	raw := reuse != nil
 	d := fastDecoder{data: body, raw: raw}
 	if d.peek() != '{' {
 		return nil, false
@@ -58,6 +60,9 @@ func decodeFast(body []byte, raw bool) (b *Batch, ok bool) {
 		bctx      map[string]any
 		seen      uint8
 	)
+	if raw {
+		events = reuse.events[:0]
+	}
 	d.pos++
 	if d.peek() == '}' {
 		return nil, false // no batch
@@ -75,7 +80,10 @@ func decodeFast(body []byte, raw bool) (b *Batch, ok bool) {
 			bit, ok = 1<<1, d.timeField(&sentAt)
 		case "batch":
 			bit = 1 << 2
-			events, ok = d.batch()
+			events, ok = d.batch(events)
+			if raw && cap(events) > 0 {
+				reuse.events = events // filled in, to be cleared
+			}
 			haveBatch = true
 		case "context":
 			bit = 1 << 3
@@ -106,7 +114,12 @@ func decodeFast(body []byte, raw bool) (b *Batch, ok bool) {
 	if bctx != nil && checkValue(bctx, 1) != nil {
 		return nil, false
 	}
-	b = &Batch{WriteKey: writeKey, SentAt: sentAt}
+	if raw {
+		b = reuse
+		b.WriteKey, b.SentAt = writeKey, sentAt
+	} else {
+		b = &Batch{WriteKey: writeKey, SentAt: sentAt}
+	}
 	for i := range events {
 		e := &events[i]
 		err := e.prepare(bctx)
@@ -217,13 +230,13 @@ func (d *fastDecoder) key() (string, bool) {
 	return k, true
 }
 
-// batch reads the array of events of a batch.
-func (d *fastDecoder) batch() ([]Event, bool) {
+// batch reads the array of events of a batch, appending them to events,
+// which is empty.
+func (d *fastDecoder) batch(events []Event) ([]Event, bool) {
 	if d.peek() != '[' {
 		return nil, false
 	}
 	d.pos++
-	var events []Event
 	if d.peek() == ']' {
 		d.pos++
 		return events, true

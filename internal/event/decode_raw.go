@@ -3,6 +3,7 @@ package event
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -42,11 +43,35 @@ func nonEmpty(text string) bool { return text != "" && text != "{}" }
 // not change while the batch, its events or any string of theirs is in use.
 // (The collector's handler copies what it keeps, the records it publishes,
 // before fasthttp reuses the request's buffer.)
+//
+// Release gives the batch's memory back for reuse once the caller is done
+// with it.
 func DecodeBatchRaw(body []byte) (*Batch, error) {
-	if b, ok := decodeFast(body, true); ok {
+	reuse := batchPool.Get().(*Batch)
+	if b, ok := decodeFast(body, reuse); ok {
 		return b, nil
 	}
+	reuse.Release()
 	return decodeBatchSlow(body)
+}
+
+// batchPool holds batches of DecodeBatchRaw for reuse, their events'
+// array empty.
+var batchPool = sync.Pool{New: func() any { return &Batch{pooled: true} }}
+
+// Release gives a batch of DecodeBatchRaw back for reuse: neither the
+// batch nor its events may be used after. Other batches are left to the
+// garbage collector.
+func (b *Batch) Release() {
+	if !b.pooled {
+		return
+	}
+	events := b.events[:cap(b.events)]
+	clear(events) // let the body and maps go
+	*b = Batch{events: events[:0], pooled: true}
+	if cap(events) <= 64 {
+		batchPool.Put(b)
+	}
 }
 
 // DecodeRaw turns the properties, traits and context the event holds as

@@ -47,7 +47,9 @@ func checkSameRaw(t *testing.T, body []byte) {
 			t.Fatalf("DecodeRaw() left text: %+v", e.raw)
 		}
 	}
-	if !reflect.DeepEqual(got, want) {
+	cmp := *got
+	cmp.events, cmp.pooled = nil, false // DecodeBatch's are not pooled
+	if !reflect.DeepEqual(&cmp, want) {
 		t.Fatalf("DecodeBatchRaw(%q), text decoded =\n%s\nwant (DecodeBatch)\n%s", body, dumpBatch(got), dumpBatch(want))
 	}
 	for i, e := range want.Events {
@@ -317,5 +319,39 @@ func TestPlainBytes(t *testing.T) {
 				t.Fatalf("plainBytes(%q) = %d, want the whole words before byte %d", s, n, first)
 			}
 		}
+	}
+}
+
+// TestBatchRelease checks that a released batch's memory, when reused,
+// brings nothing of its old events along.
+func TestBatchRelease(t *testing.T) {
+	full := batchOf(`{"type":"identify","messageId":"m1","anonymousId":"a1","userId":"u1","timestamp":"2025-06-15T12:00:00Z",`+
+		`"traits":{"email":"ada@example.com"},"properties":{"p":1},"context":{"ip":"192.0.2.1","userAgent":"x","consent":true}}`, pageJSON, trackJSON)
+	for range 3 {
+		for _, body := range []string{full, batchOf(`{"type":"page","anonymousId":"a2"}`), batchOf(`{"type":"page","userId":"u2","properties":{"q":2}}`, invalidJSON)} {
+			got, err := DecodeBatchRaw([]byte(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := DecodeBatch([]byte(body))
+			for _, e := range got.Events {
+				e.DecodeRaw()
+			}
+			cmp := *got
+			cmp.events, cmp.pooled = nil, false
+			if !reflect.DeepEqual(&cmp, want) {
+				t.Fatalf("DecodeBatchRaw(%q) after a release =\n%s\nwant\n%s", body, dumpBatch(got), dumpBatch(want))
+			}
+			got.Release()
+			if got.Events != nil || got.WriteKey != "" {
+				t.Fatalf("Release() left %+v", got)
+			}
+		}
+	}
+	// A batch of DecodeBatch is not pooled: Release leaves it alone.
+	b := mustDecodeBatch(t, batchOf(pageJSON))
+	b.Release()
+	if len(b.Events) != 1 {
+		t.Errorf("Release() of DecodeBatch's batch changed it: %v", b.Events)
 	}
 }
