@@ -70,8 +70,9 @@ type Collector struct {
 	log   *slog.Logger
 	now   func() time.Time
 
-	events *prometheus.CounterVec
-	count  map[string]prometheus.Counter // events by result, looked up once
+	events   *prometheus.CounterVec
+	count    map[string]prometheus.Counter // events by result, looked up once
+	accepted prometheus.Counter            // count["accepted"]
 }
 
 // New returns a collector that publishes hits to topic through pub.
@@ -91,6 +92,7 @@ func New(cfg Config, sites *site.Registry, pub Publisher, topic string, logger *
 	for _, r := range []string{"accepted", "anonymized", "invalid", "malformed", "unauthorized", "origin", "consent", "optout", "unavailable"} {
 		c.count[r] = c.events.WithLabelValues(r)
 	}
+	c.accepted = c.count["accepted"]
 	return c
 }
 

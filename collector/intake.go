@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -147,8 +148,9 @@ func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, i
 	// The visitor cookie and the IP only for a request with consent.
 	var vid, ip string
 	if anyKept {
-		vid = c.visitor(ctx)
-		ip = enrich.AnonymizeIPString(ctx.IP())
+		var https bool
+		ip, https = client(ctx)
+		vid = c.visitor(ctx, https)
 	}
 	mp := msgsPool.Get().(*[]kafka.Message)
 	defer putMsgs(mp)
@@ -186,9 +188,13 @@ func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, i
 			return &web.Error{Code: fiber.StatusInternalServerError, Msg: "internal error", Err: err}
 		}
 	}
-	c.count["accepted"].Add(float64(len(msgs)))
-	c.count["invalid"].Add(float64(len(rejected)))
-	c.count["consent"].Add(float64(dropped))
+	c.accepted.Add(float64(len(msgs)))
+	if len(rejected) > 0 {
+		c.count["invalid"].Add(float64(len(rejected)))
+	}
+	if dropped > 0 {
+		c.count["consent"].Add(float64(dropped))
+	}
 	slices.SortFunc(rejected, func(a, b event.Rejection) int { return a.Index - b.Index })
 	res := Response{Accepted: len(msgs), Rejected: rejected, Dropped: dropped}
 	if len(msgs) == 0 && dropped == 0 && len(rejected) > 0 {
@@ -290,7 +296,7 @@ func (c *Collector) enrich(ctx *fiber.Ctx, e *event.Event, s site.Site, vid, ip 
 		}
 	}
 	uaString := ctx.Get(fiber.HeaderUserAgent)
-	if v, ok := e.ContextValue("userAgent").(string); ok && v != "" {
+	if v, ok := e.ContextString("userAgent"); ok && v != "" {
 		uaString = v
 	}
 	ua := c.ua.Parse(uaString)
@@ -302,18 +308,37 @@ func (c *Collector) enrich(ctx *fiber.Ctx, e *event.Event, s site.Site, vid, ip 
 // when absent, and (re)sets the cookie so it lives 13 months from now.
 // Unlike the tag's own cookie, an HttpOnly cookie set by the server is not
 // capped at 7 days by Safari.
-func (c *Collector) visitor(ctx *fiber.Ctx) string {
+// https says whether the page talks to the collector over https (Secure).
+func (c *Collector) visitor(ctx *fiber.Ctx, https bool) string {
 	vid := ctx.Cookies(c.cfg.CookieName)
 	if !validVisitorID(vid) {
 		vid = newID()
 	}
-	c.setCookie(ctx, c.cfg.CookieName, vid, c.cfg.CookieMaxAge)
+	c.setCookie(ctx, c.cfg.CookieName, vid, c.cfg.CookieMaxAge, https)
 	return vid
 }
 
-// setCookie sets a first-party, HttpOnly cookie; a maxAge of zero or less
-// deletes it.
-func (c *Collector) setCookie(ctx *fiber.Ctx, name, value string, maxAge time.Duration) {
+// client returns the client's address, anonymised, and whether the page
+// talks to the collector over https: what enrich.AnonymizeIPString of
+// ctx.IP() and ctx.Protocol() say, asking once whether the peer is a
+// trusted proxy.
+func client(ctx *fiber.Ctx) (ip string, https bool) {
+	if ctx.IsProxyTrusted() {
+		return enrich.AnonymizeIPString(ctx.IP()), ctx.Protocol() == "https"
+	}
+	// The peer's own address and connection, as IP and Protocol answer
+	// for a peer that is no trusted proxy.
+	https = ctx.Context().IsTLS()
+	addr, ok := netip.AddrFromSlice(ctx.Context().RemoteIP())
+	if !ok {
+		return "", https
+	}
+	return enrich.AnonymizeIP(addr).String(), https
+}
+
+// setCookie sets a first-party, HttpOnly cookie, Secure when the page
+// talks https; a maxAge of zero or less deletes it.
+func (c *Collector) setCookie(ctx *fiber.Ctx, name, value string, maxAge time.Duration, https bool) {
 	ck := &fiber.Cookie{
 		Name:     name,
 		Value:    value,
@@ -322,7 +347,7 @@ func (c *Collector) setCookie(ctx *fiber.Ctx, name, value string, maxAge time.Du
 		MaxAge:   int(maxAge.Seconds()),
 		Expires:  c.now().Add(maxAge),
 		HTTPOnly: true,
-		Secure:   ctx.Protocol() == "https",
+		Secure:   https,
 		SameSite: fiber.CookieSameSiteLaxMode,
 	}
 	if maxAge <= 0 {

@@ -71,15 +71,16 @@ func anonymize(e *event.Event) {
 // optOut sets the opt-out cookie: from then on the collector stores nothing
 // from this browser. The visitor cookie is removed.
 func (c *Collector) optOut(ctx *fiber.Ctx) error {
-	c.setCookie(ctx, c.cfg.OptOutCookie, "1", c.cfg.CookieMaxAge)
-	c.setCookie(ctx, c.cfg.CookieName, "", -1)
+	https := ctx.Protocol() == "https"
+	c.setCookie(ctx, c.cfg.OptOutCookie, "1", c.cfg.CookieMaxAge, https)
+	c.setCookie(ctx, c.cfg.CookieName, "", -1, https)
 	c.cors(ctx, ctx.Get(fiber.HeaderOrigin))
 	return ctx.JSON(fiber.Map{"optedOut": true, "message": "this browser is opted out: nothing it sends is stored"})
 }
 
 // optIn removes the opt-out cookie.
 func (c *Collector) optIn(ctx *fiber.Ctx) error {
-	c.setCookie(ctx, c.cfg.OptOutCookie, "", -1)
+	c.setCookie(ctx, c.cfg.OptOutCookie, "", -1, ctx.Protocol() == "https")
 	c.cors(ctx, ctx.Get(fiber.HeaderOrigin))
 	return ctx.JSON(fiber.Map{"optedOut": false, "message": "this browser is opted in again"})
 }

@@ -31,9 +31,11 @@ type Batch struct {
 	Rejected []Rejection
 
 	// Of a batch of DecodeBatchRaw (pooled): the array its events are in,
-	// reused once the batch is released.
-	events []Event
-	pooled bool
+	// and arrays for Events and Index, reused once the batch is released.
+	events      []Event
+	spareEvents []*Event
+	spareIndex  []int
+	pooled      bool
 }
 
 // Rejection names an event of a batch that was not accepted and why.

@@ -126,7 +126,11 @@ func decodeFast(body []byte, reuse *Batch) (b *Batch, ok bool) {
 		if err == nil && b.Events == nil {
 			// Room for the rest, if they are all accepted; none is made
 			// when none is, as add leaves Events and Index nil then.
-			b.Events, b.Index = make([]*Event, 0, len(events)-i), make([]int, 0, len(events)-i)
+			if n := len(events) - i; cap(b.spareEvents) >= n && cap(b.spareIndex) >= n {
+				b.Events, b.Index = b.spareEvents[:0], b.spareIndex[:0]
+			} else {
+				b.Events, b.Index = make([]*Event, 0, n), make([]int, 0, n)
+			}
 		}
 		b.add(i, e, err)
 	}

@@ -68,8 +68,13 @@ func (b *Batch) Release() {
 	}
 	events := b.events[:cap(b.events)]
 	clear(events) // let the body and maps go
-	*b = Batch{events: events[:0], pooled: true}
-	if cap(events) <= 64 {
+	spareEvents, spareIndex := b.spareEvents, b.spareIndex
+	if cap(b.Events) > 0 && cap(b.Index) > 0 {
+		spareEvents, spareIndex = b.Events[:0], b.Index[:0]
+		clear(spareEvents[:cap(spareEvents)])
+	}
+	*b = Batch{events: events[:0], spareEvents: spareEvents, spareIndex: spareIndex, pooled: true}
+	if cap(events) <= 64 && cap(spareEvents) <= 64 {
 		batchPool.Put(b)
 	}
 }
@@ -117,12 +122,33 @@ func (e *Event) ContextValue(key string) any {
 		return nil
 	}
 	text := e.raw.context[span[0]:span[1]]
-	if len(text) >= 2 && text[0] == '"' && strings.IndexByte(text, '\\') < 0 {
-		return text[1 : len(text)-1] // a string without escapes, UTF-8
+	if s, ok := plainString(text); ok {
+		return s
 	}
 	d := textDecoder(text)
 	v, _ := d.value()
 	return v
+}
+
+// ContextString returns the value of key in the event's context when it
+// is a string: ContextValue without the interface.
+func (e *Event) ContextString(key string) (string, bool) {
+	if e.raw.context != "" && key == "userAgent" {
+		if s, ok := plainString(e.raw.context[e.raw.ctxUA[0]:e.raw.ctxUA[1]]); ok {
+			return s, true
+		}
+	}
+	s, ok := e.ContextValue(key).(string)
+	return s, ok
+}
+
+// plainString returns the string that text, a JSON value of checked
+// text, is when it is a string without escapes.
+func plainString(text string) (string, bool) {
+	if len(text) >= 2 && text[0] == '"' && strings.IndexByte(text, '\\') < 0 {
+		return text[1 : len(text)-1], true // UTF-8, as text is
+	}
+	return "", false
 }
 
 // ContextHas reports whether the event's context has a member named key,

@@ -48,7 +48,7 @@ func checkSameRaw(t *testing.T, body []byte) {
 		}
 	}
 	cmp := *got
-	cmp.events, cmp.pooled = nil, false // DecodeBatch's are not pooled
+	cmp.events, cmp.spareEvents, cmp.spareIndex, cmp.pooled = nil, nil, nil, false // DecodeBatch's are not pooled
 	if !reflect.DeepEqual(&cmp, want) {
 		t.Fatalf("DecodeBatchRaw(%q), text decoded =\n%s\nwant (DecodeBatch)\n%s", body, dumpBatch(got), dumpBatch(want))
 	}
@@ -244,6 +244,10 @@ func TestContextValue(t *testing.T) {
 		if got := e.ContextValue(key); !reflect.DeepEqual(got, want) {
 			t.Errorf("ContextValue(%q) = %#v, want %#v", key, got, want)
 		}
+		wantS, wantSOK := want.(string)
+		if got, ok := e.ContextString(key); got != wantS || ok != wantSOK {
+			t.Errorf("ContextString(%q) = %q, %v; want %q, %v", key, got, ok, wantS, wantSOK)
+		}
 		if got := e.ContextHas(key); got != wantOK {
 			t.Errorf("ContextHas(%q) = %v, want %v", key, got, wantOK)
 		}
@@ -270,6 +274,12 @@ func TestContextValue(t *testing.T) {
 	}
 	if ua, consent := b.Events[0].ContextValue("userAgent"), b.Events[0].ContextValue("consent"); ua != "Mozilla/5.0 (X11) é" || consent != true {
 		t.Errorf("ContextValue(userAgent, consent) = %#v, %#v", ua, consent)
+	}
+	if ua, ok := b.Events[0].ContextString("userAgent"); ua != "Mozilla/5.0 (X11) é" || !ok {
+		t.Errorf("ContextString(userAgent) = %q, %v", ua, ok)
+	}
+	if s, ok := b.Events[0].ContextString("consent"); s != "" || ok {
+		t.Errorf("ContextString(consent) = %q, %v, want no string", s, ok)
 	}
 	// A map context answers alike.
 	e = &Event{Context: map[string]any{"ip": nil}}
@@ -338,7 +348,7 @@ func TestBatchRelease(t *testing.T) {
 				e.DecodeRaw()
 			}
 			cmp := *got
-			cmp.events, cmp.pooled = nil, false
+			cmp.events, cmp.spareEvents, cmp.spareIndex, cmp.pooled = nil, nil, nil, false
 			if !reflect.DeepEqual(&cmp, want) {
 				t.Fatalf("DecodeBatchRaw(%q) after a release =\n%s\nwant\n%s", body, dumpBatch(got), dumpBatch(want))
 			}
