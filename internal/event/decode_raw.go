@@ -48,6 +48,7 @@ func nonEmpty(text string) bool { return text != "" && text != "{}" }
 // with it.
 func DecodeBatchRaw(body []byte) (*Batch, error) {
 	reuse := batchPool.Get().(*Batch)
+	reuse.pooled = true
 	if b, ok := decodeFast(body, reuse); ok {
 		return b, nil
 	}
@@ -57,11 +58,11 @@ func DecodeBatchRaw(body []byte) (*Batch, error) {
 
 // batchPool holds batches of DecodeBatchRaw for reuse, their events'
 // array empty.
-var batchPool = sync.Pool{New: func() any { return &Batch{pooled: true} }}
+var batchPool = sync.Pool{New: func() any { return new(Batch) }}
 
 // Release gives a batch of DecodeBatchRaw back for reuse: neither the
-// batch nor its events may be used after. Other batches are left to the
-// garbage collector.
+// batch nor its events may be used after. Releasing it again, or another
+// batch, does nothing.
 func (b *Batch) Release() {
 	if !b.pooled {
 		return
@@ -73,7 +74,7 @@ func (b *Batch) Release() {
 		spareEvents, spareIndex = b.Events[:0], b.Index[:0]
 		clear(spareEvents[:cap(spareEvents)])
 	}
-	*b = Batch{events: events[:0], spareEvents: spareEvents, spareIndex: spareIndex, pooled: true}
+	*b = Batch{events: events[:0], spareEvents: spareEvents, spareIndex: spareIndex}
 	if cap(events) <= 64 && cap(spareEvents) <= 64 {
 		batchPool.Put(b)
 	}

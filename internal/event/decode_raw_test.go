@@ -353,9 +353,23 @@ func TestBatchRelease(t *testing.T) {
 				t.Fatalf("DecodeBatchRaw(%q) after a release =\n%s\nwant\n%s", body, dumpBatch(got), dumpBatch(want))
 			}
 			got.Release()
-			if got.Events != nil || got.WriteKey != "" {
+			if got.Events != nil || got.WriteKey != "" || got.pooled {
 				t.Fatalf("Release() left %+v", got)
 			}
+			got.Release() // a second time: nothing
+			again, err := DecodeBatchRaw([]byte(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := DecodeBatchRaw([]byte(full))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again == other {
+				t.Fatal("a batch released twice was handed out twice")
+			}
+			again.Release()
+			other.Release()
 		}
 	}
 	// A batch of DecodeBatch is not pooled: Release leaves it alone.
