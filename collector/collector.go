@@ -5,6 +5,11 @@
 // (receive time, clock-skew correction, visitor cookie, anonymised IP,
 // parsed user agent, bot flag) and publishes it to the hits topic keyed by
 // user id, else anonymous id.
+//
+// A batch's properties, traits and context go to the hits topic as the
+// client's JSON text, checked as it is read (see event.DecodeBatchRaw):
+// only the context the collector edits (its ip, a batch's context,
+// anonymising) is decoded and written again.
 package collector
 
 import (
