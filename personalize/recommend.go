@@ -14,6 +14,7 @@ import (
 	"github.com/ecrm/ecrm/internal/profile"
 	"github.com/ecrm/ecrm/internal/recommend"
 	"github.com/ecrm/ecrm/internal/site"
+	"github.com/ecrm/ecrm/internal/view"
 	"github.com/ecrm/ecrm/internal/web"
 )
 
@@ -79,20 +80,17 @@ func (s *Server) recommend(c *fiber.Ctx) error {
 	if cart := c.Query("cart"); cart != "" {
 		req.Context = strings.Split(strings.Clone(cart), ",")
 	}
-	if p := s.visitorProfile(c); p != nil {
+	if b, ok := s.visitorBrief(c); ok {
 		if typ == "personal" && len(req.Context) == 0 {
-			recent := p.RecentProductIDs()
-			for i := len(recent) - 1; i >= 0; i-- { // most recent last
-				req.Context = append(req.Context, recent[i])
-			}
+			recent := b.Recent(make([]string, 0, maxContext+1)) // most recent first
+			slices.Reverse(recent)
+			req.Context = recent
 		}
 		if typ == "together" && len(req.Context) == 0 {
-			for _, l := range p.Cart.Lines {
-				req.Context = append(req.Context, l.ProductID)
-			}
+			req.Context = b.Cart(nil)
 		}
 		if excludeBought {
-			req.Exclude = append(req.Exclude, p.Orders.Bought...)
+			req.Exclude = b.Bought(req.Exclude)
 		}
 	}
 	if typ == "personal" && item != "" {
@@ -166,6 +164,20 @@ func appendRecommendations(dst []byte, typ string, recs []Recommendation) ([]byt
 	w.String(typ)
 	w.Raw(`}`)
 	return w.Bytes()
+}
+
+// visitorBrief returns the brief of the visitor the query names (userId,
+// else anonymousId), from the view's memory.
+func (s *Server) visitorBrief(c *fiber.Ctx) (view.Brief, bool) {
+	for _, id := range []string{identity.User(c.Query("userId")), identity.Anonymous(c.Query("anonymousId"))} {
+		if len(id) <= 2 || !identity.Valid(id[2:], nil) {
+			continue
+		}
+		if b, err := s.view.Brief(id); err == nil {
+			return b, true
+		}
+	}
+	return view.Brief{}, false
 }
 
 // visitorProfile returns the profile of the visitor the query names
