@@ -192,6 +192,9 @@ func (s *stack) startCacheCount() func() string {
 	return func() string {
 		h, m := s.cacheCounts()
 		h, m = h-hits, m-misses
+		if h+m == 0 {
+			return "none (no profile read: the briefs in memory answered)"
+		}
 		return fmt.Sprintf("%.2f (of %.0f profile reads)", h/max(h+m, 1), h+m)
 	}
 }
