@@ -117,7 +117,7 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 			kinds[i] = byte(k)
 		}
 		snap.Sessions = append(snap.Sessions, snapSession{
-			Key: ss.key, ID: ss.id, Items: ss.items, Kinds: kinds, Last: ss.last, Serial: ss.serial,
+			Key: ss.key, ID: ss.id, Items: ss.items, Kinds: kinds, Last: st.hot[s].last, Serial: st.hot[s].serial,
 		})
 	}
 	snap.Items = make([]snapItem, len(st.items))
@@ -129,7 +129,7 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 		}
 		snap.Items[i] = snapItem{
 			Name: x.name, Category: x.category, Ring: r, DF: x.df, Orders: x.orders,
-			Weight: x.weight, Pop: x.pop, Short: x.short, Co: x.co, Bought: x.bought, Next: x.next, NextTot: x.nextTot,
+			Weight: x.weight, Pop: x.pop, Short: x.short, Co: x.co.toMap(), Bought: x.bought.toMap(), Next: x.next.toMap(), NextTot: x.nextTot,
 		}
 	}
 	if err := gob.NewEncoder(cw).Encode(&snap); err != nil {
@@ -176,6 +176,7 @@ func fromSnapshot(snap *snapshot, cfg Config) (*state, error) {
 	st.dec = decay{t0: snap.T0, set: snap.T0Set}
 	nItems, nSess := uint32(len(snap.Items)), uint32(len(snap.Sessions))
 	st.sessions = make([]session, nSess)
+	st.hot = make([]sessHot, nSess)
 	for s, ss := range snap.Sessions {
 		if len(ss.Items) != len(ss.Kinds) {
 			return nil, fmt.Errorf("%w: session %d has %d items and %d kinds", ErrBadSnapshot, s, len(ss.Items), len(ss.Kinds))
@@ -184,7 +185,8 @@ func fromSnapshot(snap *snapshot, cfg Config) (*state, error) {
 		if len(items) > cfg.MaxSessionLen {
 			items, kinds = items[len(items)-cfg.MaxSessionLen:], kinds[len(kinds)-cfg.MaxSessionLen:]
 		}
-		out := session{key: ss.Key, id: ss.ID, last: ss.Last, serial: ss.Serial, used: true,
+		st.hot[s] = sessHot{last: ss.Last, serial: ss.Serial}
+		out := session{key: ss.Key, id: ss.ID, used: true,
 			items: make([]uint32, len(items)), kinds: make([]Kind, len(kinds))}
 		for j, i := range items {
 			k := Kind(kinds[j])
@@ -200,8 +202,11 @@ func fromSnapshot(snap *snapshot, cfg Config) (*state, error) {
 			st.live[out.key] = uint32(s)
 		}
 		st.sessions[s] = out
+		st.syncHot(uint32(s))
 	}
 	st.items = make([]item, nItems)
+	st.logDF = make([]float64, nItems)
+	st.catOf = make([]uint32, nItems)
 	for i, x := range snap.Items {
 		if _, dup := st.ids[x.Name]; dup || x.Name == "" {
 			return nil, fmt.Errorf("%w: item %d has a duplicate or empty id", ErrBadSnapshot, i)
@@ -225,10 +230,12 @@ func fromSnapshot(snap *snapshot, cfg Config) (*state, error) {
 			}
 		}
 		st.items[i] = item{
-			name: x.Name, category: x.Category, ring: ring{s: append([]uint32(nil), r...)},
-			df: x.DF, logDF: math.Log(float64(max(x.DF, 1))), orders: x.Orders, weight: x.Weight, pop: x.Pop, short: x.Short,
-			co: x.Co, bought: x.Bought, next: x.Next, nextTot: x.NextTot,
+			name: x.Name, ring: ring{s: append([]uint32(nil), r...)},
+			df: x.DF, orders: x.Orders, weight: x.Weight, pop: x.Pop, short: x.Short,
+			co: nbrsOf(x.Co), bought: nbrsOf(x.Bought), next: nbrsOf(x.Next), nextTot: x.NextTot,
 		}
+		st.logDF[i] = math.Log(float64(max(x.DF, 1)))
+		st.setCategory(uint32(i), x.Category)
 	}
 	for s := range st.sessions {
 		if ss := &st.sessions[s]; ss.refs == 0 && ss.key == "" {
