@@ -58,6 +58,7 @@ type state struct {
 	free     []uint32          // free slots of sessions
 	live     map[string]uint32 // visitor key → current session
 	nSess    int64             // sessions ever started (for idf)
+	pushes   uint64            // ring entries ever made (their stamps)
 
 	now          int64 // latest event time seen, Unix nanoseconds
 	observed     uint64
@@ -397,7 +398,8 @@ func (st *state) addToSession(s uint32, it uint32, k Kind, t int64) {
 	x.df++
 	st.logDF[it] = math.Log(float64(x.df))
 	x.weight += w
-	if ev, ok := x.ring.push(s, st.cfg.SessionsPerItem); ok {
+	st.pushes++
+	if ev, ok := x.ring.push(s, st.pushes, st.cfg.SessionsPerItem); ok {
 		st.unref(ev)
 	}
 	ss.refs++
@@ -430,30 +432,36 @@ func (st *state) unref(s uint32) {
 	}
 }
 
-// ring holds the most recent sessions of an item, up to a capacity.
+// ring holds the most recent sessions of an item, up to a capacity, with
+// the stamp of each entry: the model's count of ring entries made when it
+// was made, so that the entries of all rings are ordered by recency.
 type ring struct {
 	s    []uint32
-	head int // index of the oldest entry once full
+	seq  []uint64 // parallel to s
+	head int      // index of the oldest entry once full
 }
 
-// push adds session s, evicting and returning the oldest entry when the
-// ring already holds capacity entries.
-func (r *ring) push(s uint32, capacity int) (evicted uint32, ok bool) {
+// push adds session s with stamp seq, evicting and returning the oldest
+// entry when the ring already holds capacity entries.
+func (r *ring) push(s uint32, seq uint64, capacity int) (evicted uint32, ok bool) {
 	if len(r.s) < capacity {
 		r.s = append(r.s, s)
+		r.seq = append(r.seq, seq)
 		return 0, false
 	}
 	evicted = r.s[r.head]
-	r.s[r.head] = s
+	r.s[r.head], r.seq[r.head] = s, seq
 	r.head = (r.head + 1) % len(r.s)
 	return evicted, true
 }
 
-// ordered returns the ring's sessions, oldest first.
-func (r *ring) ordered() []uint32 {
-	out := make([]uint32, 0, len(r.s))
-	out = append(out, r.s[r.head:]...)
-	return append(out, r.s[:r.head]...)
+// ordered returns the ring's sessions and their stamps, oldest first.
+func (r *ring) ordered() ([]uint32, []uint64) {
+	s := make([]uint32, 0, len(r.s))
+	s = append(s, r.s[r.head:]...)
+	seq := make([]uint64, 0, len(r.s))
+	seq = append(seq, r.seq[r.head:]...)
+	return append(s, r.s[:r.head]...), append(seq, r.seq[:r.head]...)
 }
 
 // nbrs is a bounded list of an item's neighbours and their weights, sorted

@@ -7,10 +7,11 @@ import "math"
 // session slot are valid where their mark equals gen.
 type scratch struct {
 	gen      uint32
-	sessMark []uint32   // session slot → gen when it became a candidate
+	stab     []sessSlot // candidate session → index in cands, open addressing
 	slots    []itemSlot // item → its score and marks
 	ctab     []ctxSlot  // the context's distinct items, open addressing
 	cbits    uint8      // log2(len(ctab))
+	sink     int32      // keeps the prefetching loads
 	touched  []uint32   // items with a score, in order of first vote
 	cands    []cand
 	out      []scoredIdx
@@ -35,21 +36,29 @@ type ctxSlot struct {
 	w    float64
 }
 
+// sessSlot maps a candidate session to its index in scratch.cands; it is
+// empty unless gen is the scratch's.
+type sessSlot struct {
+	s, gen, idx uint32
+}
+
+// cand is a candidate neighbour session: the latest stamp of its entries
+// in the context's rings, the ring it was last seen in (so that a session
+// a ring holds twice counts once), its similarity and the distance of its
+// latest shared item from the end of the context.
 type cand struct {
-	s      uint32
-	step   int32
-	last   int64
-	serial int64
-	sim    float64
+	s    uint32
+	step int32
+	seq  uint64
+	sim  float64
+	ring int32
 }
 
 // newer reports whether candidate a is more recent than b: its latest
-// event is later, or, on a tie, it was created later.
+// entry in the context's rings is later. Stamps are unique to an entry,
+// so this is a strict total order.
 func newer(a, b *cand) bool {
-	if a.last != b.last {
-		return a.last > b.last
-	}
-	return a.serial > b.serial
+	return a.seq > b.seq
 }
 
 // closer reports whether neighbour a comes before b: more similar, or as
@@ -73,15 +82,12 @@ func (m *Model) getScratch(st *state) *scratch {
 	}
 	sc.gen++
 	if sc.gen == 0 { // wrapped: forget every mark
-		clear(sc.sessMark)
+		clear(sc.stab[:cap(sc.stab)])
 		clear(sc.slots)
 		sc.gen = 1
 	}
 	if n := len(st.items); len(sc.slots) < n {
 		sc.slots = grow(sc.slots, n+n/4)
-	}
-	if n := len(st.sessions); len(sc.sessMark) < n {
-		sc.sessMark = grow(sc.sessMark, n+n/4)
 	}
 	sc.touched, sc.cands, sc.out = sc.touched[:0], sc.cands[:0], sc.out[:0]
 	sc.ctx = sc.ctx[:0]
@@ -94,6 +100,19 @@ func grow[T any](s []T, n int) []T {
 		return s
 	}
 	return append(s, make([]T, n-len(s))...)
+}
+
+// stabReset sizes the candidate table for n sessions at most half full
+// (it is empty: its slots' gen are older).
+func (sc *scratch) stabReset(n int) {
+	size := 64
+	for size < 2*n {
+		size <<= 1
+	}
+	if cap(sc.stab) < size {
+		sc.stab = make([]sessSlot, size)
+	}
+	sc.stab = sc.stab[:size]
 }
 
 // ctxReset empties the context table, sized for n items at most a
@@ -203,17 +222,48 @@ func (st *state) sknn(sc *scratch, self int64) {
 		c.w = positionWeight(cfg.PositionWeighting, p+1, n)
 		c.last = int32(p)
 	}
-	// Each item's ring once. A candidate's recency is read from the
-	// session's hot line, which also holds its items for the scan below.
+	// The candidates are the sessions of the context items' rings, each
+	// with the sum of the weights of the context items whose rings hold
+	// it, read in one sweep of the rings.
+	entries := 0
 	for p, i := range ctx {
-		if int(sc.ctxFind(i).last) != p {
+		if int(sc.ctxFind(i).last) == p {
+			entries += len(st.items[i].ring.s)
+		}
+	}
+	sc.stabReset(entries)
+	mask := uint32(len(sc.stab) - 1)
+	for p, i := range ctx {
+		x := sc.ctxFind(i)
+		if int(x.last) != p { // each item's ring once
 			continue
 		}
-		for _, s := range st.items[i].ring.s {
-			if sc.sessMark[s] != sc.gen && int64(s) != self {
-				sc.sessMark[s] = sc.gen
-				h := &st.hot[s]
-				sc.cands = append(sc.cands, cand{s: s, last: h.last, serial: h.serial})
+		w, step := x.w, int32(n-p)
+		r := &st.items[i].ring
+		seqs := r.seq[:len(r.s)]
+		for e, s := range r.s {
+			if int64(s) == self {
+				continue
+			}
+			h := (s * 0x9e3779b1) & mask
+			for {
+				t := &sc.stab[h]
+				if t.gen != sc.gen {
+					*t = sessSlot{s: s, gen: sc.gen, idx: uint32(len(sc.cands))}
+					sc.cands = append(sc.cands, cand{s: s, step: step, seq: seqs[e], sim: w, ring: int32(p)})
+					break
+				}
+				if t.s == s {
+					c := &sc.cands[t.idx]
+					if c.ring != int32(p) {
+						c.ring = int32(p)
+						c.sim += w
+						c.step = min(c.step, step)
+					}
+					c.seq = max(c.seq, seqs[e])
+					break
+				}
+				h = (h + 1) & mask
 			}
 		}
 	}
@@ -226,16 +276,8 @@ func (st *state) sknn(sc *scratch, self int64) {
 	}
 	k := 0
 	for _, c := range cands {
-		sim, step := 0.0, int32(n+1)
-		for _, i := range st.sessItems(c.s) {
-			if x := sc.ctxFind(i); x.item != 0 {
-				sim += x.w
-				step = min(step, int32(n)-x.last)
-			}
-		}
-		if sim > 0 {
-			sim /= float64(distinct)
-			c.step, c.sim = step, sim
+		if c.sim > 0 {
+			c.sim /= float64(distinct)
 			cands[k] = c
 			k++
 		}
@@ -246,6 +288,13 @@ func (st *state) sknn(sc *scratch, self int64) {
 	k = min(len(cands), cfg.Neighbors)
 	selectCands(cands, k, true)
 	sortCands(cands[:k])
+	// Touch the neighbours' hot lines first: independent loads, whose
+	// cache misses overlap, unlike those of the votes below.
+	var sum int32
+	for _, c := range cands[:k] {
+		sum += st.hot[c.s].n
+	}
+	sc.sink = sum
 	for _, c := range cands[:k] {
 		v := c.sim * matchWeight(cfg.MatchWeighting, int(c.step))
 		for _, i := range st.sessItems(c.s) {
