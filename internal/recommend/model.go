@@ -67,6 +67,12 @@ type state struct {
 
 	dec   decay
 	lists lists
+
+	// sims caches each item's similar items; an entry is valid for the
+	// item's simVer and the lists' epoch.
+	sims        simCache
+	epoch       uint64 // rebuilds of the lists
+	simCacheOff bool   // for tests: compute similar items every time
 }
 
 // item is what the model knows of one item.
@@ -83,6 +89,7 @@ type item struct {
 	bought   nbrs    // co-occurrence among the items ordered in a session
 	next     nbrs    // items that followed this one in a session, by 1/distance
 	nextTot  float64 // the sum of next's weights
+	simVer   uint32  // changes with co and weight (see simCache)
 }
 
 // session is one visit: the distinct items of a visitor's session in the
@@ -267,6 +274,7 @@ func (st *state) intern(id string) uint32 {
 	st.ids[id] = i
 	st.items = append(st.items, item{name: id})
 	st.logDF = append(st.logDF, 0)
+	st.sims.grow(len(st.items))
 	st.catOf = append(st.catOf, 0)
 	return i
 }
@@ -362,11 +370,12 @@ func (st *state) addToSession(s uint32, it uint32, k Kind, t int64) {
 				}
 				aw := ss.kinds[q].weight()
 				if d := min(aw, w) - min(aw, ow); d > 0 {
-					st.items[a].co.add(it, d, maxN)
-					st.items[it].co.add(a, d, maxN)
+					st.coAdd(a, it, d)
+					st.coAdd(it, a, d)
 				}
 			}
 			st.items[it].weight += w - ow
+			st.items[it].simVer++
 			if k == Order {
 				st.ordered(ss, it)
 			}
@@ -381,8 +390,8 @@ func (st *state) addToSession(s uint32, it uint32, k Kind, t int64) {
 	}
 	for q, a := range ss.items {
 		c := min(ss.kinds[q].weight(), w)
-		st.items[a].co.add(it, c, maxN)
-		st.items[it].co.add(a, c, maxN)
+		st.coAdd(a, it, c)
+		st.coAdd(it, a, c)
 	}
 	if k == Order {
 		st.ordered(ss, it)
@@ -398,11 +407,20 @@ func (st *state) addToSession(s uint32, it uint32, k Kind, t int64) {
 	x.df++
 	st.logDF[it] = math.Log(float64(x.df))
 	x.weight += w
+	x.simVer++
 	st.pushes++
 	if ev, ok := x.ring.push(s, st.pushes, st.cfg.SessionsPerItem); ok {
 		st.unref(ev)
 	}
 	ss.refs++
+}
+
+// coAdd adds w to the co-occurrence of item a with item b, which changes
+// a's similar items.
+func (st *state) coAdd(a, b uint32, w float64) {
+	x := &st.items[a]
+	x.co.add(b, w, st.cfg.MaxItemNeighbors)
+	x.simVer++
 }
 
 // seqDepth is how far back a session's items count as followed by a new

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync/atomic"
 )
 
 // Type is a kind of recommendation.
@@ -119,8 +120,15 @@ func (m *Model) Recommend(req Request) []Scored {
 	switch req.Type {
 	case Similar:
 		if i, ok := st.ids[req.Item]; ok {
-			st.similar(sc, i)
-			out = st.best(sc, &f, n, string(Similar), out)
+			for _, c := range st.similarList(sc, i) {
+				if len(out) == n {
+					break
+				}
+				if f.ok(sc, c.i) {
+					out = append(out, Scored{Item: st.items[c.i].name, Score: c.score, Reason: string(Similar)})
+					sc.markTaken(c.i)
+				}
+			}
 		}
 	case Together:
 		st.together(sc, req)
@@ -177,6 +185,27 @@ func (st *state) similar(sc *scratch, i uint32) {
 	}
 }
 
+// similarList returns the similar items of item i, best first, from the
+// cache or computed and cached. It scores in sc.
+func (st *state) similarList(sc *scratch, i uint32) []scoredIdx {
+	p := st.sims.slot(i)
+	ver := st.items[i].simVer
+	if l := p.Load(); l != nil && l.ver == ver && l.epoch == st.epoch && !st.simCacheOff {
+		return l.items
+	}
+	st.similar(sc, i)
+	items := make([]scoredIdx, 0, len(sc.touched))
+	for _, j := range sc.touched {
+		if s := sc.slots[j].score; s > 0 {
+			items = append(items, scoredIdx{i: j, score: s})
+		}
+	}
+	st.sortScored(items)
+	// Readers that miss at once store equal lists.
+	p.Store(&simList{epoch: st.epoch, ver: ver, items: items})
+	return items
+}
+
 // together scores the items bought with the request's item and cart by
 // their summed confidence, and excludes the cart.
 func (st *state) together(sc *scratch, req Request) {
@@ -195,6 +224,36 @@ func (st *state) together(sc *scratch, req Request) {
 			sc.exclude(i)
 		}
 	}
+}
+
+// simCache holds each item's similar items, ranked and unfiltered, for
+// the readers to share: a reader that finds no valid list computes and
+// stores one. A list is valid while the item's co-occurrences and weight
+// are unchanged (item.simVer) and the popular lists have not been rebuilt
+// since (state.epoch): the weights of its neighbours, which the cosine
+// divides by, may be that old. Chunks never move, so that readers index
+// them under the read lock while only the writer adds chunks.
+type simCache struct {
+	chunks [][]atomic.Pointer[simList]
+}
+
+const simChunk = 1024
+
+type simList struct {
+	epoch uint64
+	ver   uint32
+	items []scoredIdx // best first, every score positive
+}
+
+// grow makes room for n items.
+func (c *simCache) grow(n int) {
+	for len(c.chunks)*simChunk < n {
+		c.chunks = append(c.chunks, make([]atomic.Pointer[simList], simChunk))
+	}
+}
+
+func (c *simCache) slot(i uint32) *atomic.Pointer[simList] {
+	return &c.chunks[i/simChunk][i%simChunk]
 }
 
 // filter decides which items a request may get.

@@ -154,6 +154,9 @@ func scaleRequests(w *scaleWorld, t Type, n int) []Request {
 	reqs := make([]Request, n)
 	for q := range reqs {
 		req := Request{Type: t, N: DefaultN, Available: avail}
+		if t == "similar-uncached" {
+			req.Type = Similar
+		}
 		switch t {
 		case Personal:
 			favs := make([]int, 1+r.IntN(3))
@@ -180,11 +183,13 @@ func scaleRequests(w *scaleWorld, t Type, n int) []Request {
 
 // BenchmarkRecommendScale measures one request on a model of serving scale
 // (see scaleModel), for personal and for similar, each on a rotation of
-// 4096 requests. Building the model takes a while; it is built once.
+// 4096 requests; similar-uncached computes the similar items every time,
+// as on a cache miss. Building the model takes a while; it is built once.
 func BenchmarkRecommendScale(b *testing.B) {
 	m, w := scaleModel()
-	for _, t := range []Type{Personal, Similar} {
+	for _, t := range []Type{Personal, Similar, "similar-uncached"} {
 		reqs := scaleRequests(w, t, 4096)
+		m.st.simCacheOff = t == "similar-uncached"
 		b.Run(string(t), func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
@@ -194,4 +199,5 @@ func BenchmarkRecommendScale(b *testing.B) {
 			}
 		})
 	}
+	m.st.simCacheOff = false
 }

@@ -6,16 +6,16 @@ import "math"
 // that a request allocates almost nothing. Arrays indexed by item or
 // session slot are valid where their mark equals gen.
 type scratch struct {
-	gen      uint32
-	stab     []sessSlot // candidate session → index in cands, open addressing
-	slots    []itemSlot // item → its score and marks
-	ctab     []ctxSlot  // the context's distinct items, open addressing
-	cbits    uint8      // log2(len(ctab))
-	sink     int32      // keeps the prefetching loads
-	touched  []uint32   // items with a score, in order of first vote
-	cands    []cand
-	out      []scoredIdx
-	ctx      []uint32
+	gen     uint32
+	stab    []sessSlot // candidate session → index in cands, open addressing
+	slots   []itemSlot // item → its score and marks
+	ctab    []ctxSlot  // the context's distinct items, open addressing
+	cbits   uint8      // log2(len(ctab))
+	sink    int32      // keeps the prefetching loads
+	touched []uint32   // items with a score, in order of first vote
+	cands   []cand
+	out     []scoredIdx
+	ctx     []uint32
 }
 
 // itemSlot is what a request knows of one item, in one cache line fetch:

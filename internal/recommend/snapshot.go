@@ -211,6 +211,7 @@ func fromSnapshot(snap *snapshot, cfg Config) (*state, error) {
 	}
 	st.items = make([]item, nItems)
 	st.logDF = make([]float64, nItems)
+	st.sims.grow(int(nItems))
 	st.catOf = make([]uint32, nItems)
 	for i, x := range snap.Items {
 		if _, dup := st.ids[x.Name]; dup || x.Name == "" {
