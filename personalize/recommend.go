@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -102,65 +103,54 @@ func (s *Server) recommend(c *fiber.Ctx) error {
 		req.Context = req.Context[len(req.Context)-maxContext:]
 	}
 	scored := s.model.Recommend(req)
-	out := make([]Recommendation, len(scored))
-	for i, sc := range scored {
-		it, ok := s.catalog.Get(sc.Item)
-		if !ok {
-			it = catalog.Item{ID: sc.Item}
-		}
-		out[i] = Recommendation{Item: it, Score: sc.Score, Reason: sc.Reason}
-	}
-	body, err := appendRecommendations(nil, typ, out)
+	buf := answerPool.Get().(*[]byte)
+	defer answerPool.Put(buf)
+	body, err := appendRecommendations((*buf)[:0], typ, scored, s.catalog)
+	*buf = body
 	if err != nil {
 		return &web.Error{Code: fiber.StatusInternalServerError, Msg: "internal error", Err: err}
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Send(body)
+	c.Response().SetBody(body) // a copy: buf goes back to the pool
+	return nil
 }
 
-// appendRecommendations appends the answer {"items": [...], "type": typ},
-// the bytes json.Marshal writes (a test holds it to that), without
-// reflection: it is a good part of a recommend request's cost.
-func appendRecommendations(dst []byte, typ string, recs []Recommendation) ([]byte, error) {
-	w := event.NewJSONWriter(dst)
-	w.Raw(`{"items":`)
-	if recs == nil {
-		w.Raw(`null`)
+// answerPool holds the buffers recommend answers are written in.
+var answerPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// appendRecommendations appends the answer {"items": [...], "type": typ}:
+// for each scored item, its catalog data (the members the catalog keeps
+// encoded, catalog.Catalog.AppendFields; the id alone for an item the
+// catalog does not know), score and reason. These are the bytes
+// json.Marshal writes of the Recommendations (a test holds it to that),
+// without reflection or encoding the items again: a good part of a
+// recommend request's cost.
+func appendRecommendations(dst []byte, typ string, scored []recommend.Scored, cat *catalog.Catalog) ([]byte, error) {
+	dst = append(dst, `{"items":`...)
+	if scored == nil {
+		dst = append(dst, `null`...)
 	} else {
-		w.Raw(`[`)
-		for i := range recs {
-			r := &recs[i]
+		dst = append(dst, '[')
+		for i := range scored {
+			sc := &scored[i]
 			if i > 0 {
-				w.Raw(`,`)
+				dst = append(dst, ',')
 			}
-			w.Raw(`{"id":`)
-			w.String(r.ID)
-			for _, f := range [...]struct{ name, v string }{{`,"name":`, r.Name}, {`,"url":`, r.URL}, {`,"image":`, r.Image}} {
-				if f.v != "" {
-					w.Raw(f.name)
-					w.String(f.v)
-				}
-			}
-			if r.Price != 0 {
-				w.Raw(`,"price":`)
-				w.Float(r.Price)
-			}
-			if r.Category != "" {
-				w.Raw(`,"category":`)
-				w.String(r.Category)
-			}
-			if r.Unavailable {
-				w.Raw(`,"unavailable":true`)
-			}
-			w.Raw(`,"score":`)
-			w.Float(r.Score)
+			dst = append(dst, '{')
+			dst, _ = cat.AppendFields(dst, sc.Item)
+			w := event.NewJSONWriter(append(dst, `,"score":`...))
+			w.Float(sc.Score)
 			w.Raw(`,"reason":`)
-			w.String(r.Reason)
+			w.String(sc.Reason)
 			w.Raw(`}`)
+			var err error
+			if dst, err = w.Bytes(); err != nil {
+				return dst, err
+			}
 		}
-		w.Raw(`]`)
+		dst = append(dst, ']')
 	}
-	w.Raw(`,"type":`)
+	w := event.NewJSONWriter(append(dst, `,"type":`...))
 	w.String(typ)
 	w.Raw(`}`)
 	return w.Bytes()
