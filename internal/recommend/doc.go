@@ -78,7 +78,9 @@
 // of what session-kNN reads (its recency and up to 11 items), each ring
 // entry 12 bytes. The similar cache holds 16 bytes per neighbour of each
 // item asked for. Each reader running at the same time keeps pooled
-// scratch memory of about 16 bytes per item.
+// scratch memory in proportion to the largest request it served (about
+// 30 bytes per item a request scores or excludes, a few thousand at
+// most), not to the number of items.
 //
 // # Concurrency
 //
