@@ -19,6 +19,7 @@ type scratch struct {
 	cbits  uint8     // log2(len(ctab))
 	sink   int32     // keeps the prefetching loads
 	cands  []cand
+	seqs   []uint64  // the candidates' stamps, for the sample
 	mw     []float64 // match weight by step
 	out    []scoredIdx
 	ctx    []uint32
@@ -378,15 +379,22 @@ func (st *state) sknn(sc *scratch, self int64) {
 		}
 	}
 	cands := sc.cands
+	// The sample is the set of the most recent: those whose stamp is at
+	// least the SampleSize-th largest (stamps are unique), found among
+	// the bare stamps; its order does not matter (the neighbours are
+	// sorted below).
+	oldest := uint64(0)
 	if len(cands) > cfg.SampleSize {
-		// The set of the most recent; its order does not matter (the
-		// neighbours are sorted below).
-		selectCands(cands, cfg.SampleSize, false)
-		cands = cands[:cfg.SampleSize]
+		seqs := sc.seqs[:0]
+		for _, c := range cands {
+			seqs = append(seqs, c.seq)
+		}
+		sc.seqs = seqs
+		oldest = kthLargest(seqs, cfg.SampleSize)
 	}
 	k := 0
 	for _, c := range cands {
-		if c.sim > 0 {
+		if c.seq >= oldest && c.sim > 0 {
 			c.sim /= float64(distinct)
 			cands[k] = c
 			k++
@@ -504,6 +512,44 @@ func (st *state) touchLong(nb []cand) int32 {
 		}
 	}
 	return int32(sum)
+}
+
+// kthLargest returns the k-th largest of a (1 ≤ k ≤ len(a)), reordering
+// a.
+func kthLargest(a []uint64, k int) uint64 {
+	lo, hi := 0, len(a)-1
+	k--
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		// Median of three to hi, then partition: larger first.
+		if a[mid] > a[lo] {
+			a[mid], a[lo] = a[lo], a[mid]
+		}
+		if a[hi] > a[lo] {
+			a[hi], a[lo] = a[lo], a[hi]
+		}
+		if a[mid] > a[hi] {
+			a[mid], a[hi] = a[hi], a[mid]
+		}
+		pivot := a[hi]
+		p := lo
+		for i := lo; i < hi; i++ {
+			if a[i] > pivot {
+				a[i], a[p] = a[p], a[i]
+				p++
+			}
+		}
+		a[p], a[hi] = a[hi], a[p]
+		switch {
+		case p == k:
+			return a[p]
+		case p < k:
+			lo = p + 1
+		default:
+			hi = p - 1
+		}
+	}
+	return a[k]
 }
 
 // before orders candidates by similarity (bySim) or by recency alone.
