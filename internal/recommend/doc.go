@@ -87,8 +87,8 @@
 // A Model is safe for concurrent use: Observe, Refresh and ReadFrom take
 // its write lock, Recommend, Stats and WriteTo its read lock. A request
 // works in pooled scratch memory; on a model of 100,000 items and 500,000
-// sessions a personal request takes about 55 µs and a similar one about
-// 1 µs (12 µs when its list is not cached) on one core of the 2-core
+// sessions a personal request takes about 41 µs and a similar one about
+// 1 µs (13 µs when its list is not cached) on one core of the 2-core
 // development machine (BenchmarkRecommendScale).
 //
 // # Snapshots
