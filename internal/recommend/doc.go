@@ -78,15 +78,17 @@
 // of what session-kNN reads (its recency and up to 11 items), each ring
 // entry 12 bytes. The similar cache holds 16 bytes per neighbour of each
 // item asked for. Each reader running at the same time keeps pooled
-// scratch memory of about 16 bytes per item.
+// scratch memory in proportion to the largest request it served (about
+// 30 bytes per item a request scores or excludes, a few thousand at
+// most), not to the number of items.
 //
 // # Concurrency
 //
 // A Model is safe for concurrent use: Observe, Refresh and ReadFrom take
 // its write lock, Recommend, Stats and WriteTo its read lock. A request
 // works in pooled scratch memory; on a model of 100,000 items and 500,000
-// sessions a personal request takes about 55 µs and a similar one about
-// 1 µs (12 µs when its list is not cached) on one core of the 2-core
+// sessions a personal request takes about 41 µs and a similar one about
+// 1 µs (13 µs when its list is not cached) on one core of the 2-core
 // development machine (BenchmarkRecommendScale).
 //
 // # Snapshots

@@ -153,8 +153,8 @@ func TestSKNNReference(t *testing.T) {
 		sc.ctx = append(sc.ctx, ctx...)
 		st.sknn(sc, self)
 		got := map[uint32]float64{}
-		for _, i := range sc.touched {
-			got[i] = sc.slots[i].score
+		for k, i := range sc.items {
+			got[i] = sc.scores[k]
 		}
 		m.scratch.Put(sc)
 		if len(got) != len(want) {

@@ -180,6 +180,7 @@ func (st *state) context(sc *scratch, req Request) int64 {
 // cosine of their kind-weighted co-occurrence counts.
 func (st *state) similar(sc *scratch, i uint32) {
 	wi := st.items[i].weight
+	sc.reserve(len(st.items[i].co))
 	for _, e := range st.items[i].co {
 		sc.vote(e.j, float64(e.w)/math.Sqrt(wi*st.items[e.j].weight))
 	}
@@ -194,9 +195,9 @@ func (st *state) similarList(sc *scratch, i uint32) []scoredIdx {
 		return l.items
 	}
 	st.similar(sc, i)
-	items := make([]scoredIdx, 0, len(sc.touched))
-	for _, j := range sc.touched {
-		if s := sc.slots[j].score; s > 0 {
+	items := make([]scoredIdx, 0, len(sc.items))
+	for k, j := range sc.items {
+		if s := sc.scores[k]; s > 0 {
 			items = append(items, scoredIdx{i: j, score: s})
 		}
 	}
@@ -270,7 +271,7 @@ func (f *filter) ok(sc *scratch, i uint32) bool {
 	if f.cat != "" && f.st.catOf[i] != f.catID {
 		return false
 	}
-	if x := &sc.slots[i]; x.excl == sc.gen || x.mark == sc.gen && x.score < 0 { // or taken already
+	if k := sc.lookup(i); k >= 0 && sc.flags[k] != 0 { // excluded or taken already
 		return false
 	}
 	return f.avail == nil || f.avail(f.st.items[i].name)
@@ -280,8 +281,8 @@ func (f *filter) ok(sc *scratch, i uint32) bool {
 // f, up to n in all, and marks them taken.
 func (st *state) best(sc *scratch, f *filter, n int, reason string, out []Scored) []Scored {
 	cands := sc.out[:0]
-	for _, i := range sc.touched {
-		if s := sc.slots[i].score; s > 0 && (f.cat == "" || st.catOf[i] == f.catID) {
+	for k, i := range sc.items {
+		if s := sc.scores[k]; s > 0 && sc.flags[k] == 0 && (f.cat == "" || st.catOf[i] == f.catID) {
 			cands = append(cands, scoredIdx{i: i, score: s})
 		}
 	}
@@ -376,9 +377,7 @@ func (st *state) sortScored(a []scoredIdx) {
 
 // markTaken records that item i is in the answer, so that no later list
 // adds it again.
-func (sc *scratch) markTaken(i uint32) {
-	sc.slots[i] = itemSlot{score: -1, mark: sc.gen, excl: sc.slots[i].excl}
-}
+func (sc *scratch) markTaken(i uint32) { sc.flags[sc.entry(i)] |= taken }
 
 // fromList appends the best popular (or trending) items that pass f, up
 // to n in all.

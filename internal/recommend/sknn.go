@@ -3,29 +3,41 @@ package recommend
 import "math"
 
 // scratch is the working memory of one request, reused through a pool so
-// that a request allocates almost nothing. Arrays indexed by item or
-// session slot are valid where their mark equals gen.
+// that a request allocates almost nothing. The candidate table is valid
+// where its slots' gen equals gen.
 type scratch struct {
-	gen     uint32
-	stab    []sessSlot // candidate session → index in cands, open addressing
-	slots   []itemSlot // item → its score and marks
-	ctab    []ctxSlot  // the context's distinct items, open addressing
-	cbits   uint8      // log2(len(ctab))
-	sink    int32      // keeps the prefetching loads
-	touched []uint32   // items with a score, in order of first vote
-	cands   []cand
-	out     []scoredIdx
-	ctx     []uint32
+	gen   uint32
+	stab  []sessSlot // candidate session → index in cands, open addressing
+	vtab  []vslot    // item → index in the scored arrays, open addressing
+	vbits uint8      // log2(len(vtab))
+	// The items a request scores or excludes, in order of entry, their
+	// scores and flags (excluded, taken).
+	items  []uint32
+	scores []float64
+	flags  []uint8
+	ctab   []ctxSlot // the context's distinct items, open addressing
+	cbits  uint8     // log2(len(ctab))
+	sink   int32     // keeps the prefetching loads
+	cands  []cand
+	seqs   []uint64  // the candidates' stamps, for the sample
+	mw     []float64 // match weight by step
+	out    []scoredIdx
+	ctx    []uint32
 }
 
-// itemSlot is what a request knows of one item, in one cache line fetch:
-// its score (valid when mark is gen) and whether it is excluded (excl is
-// gen).
-type itemSlot struct {
-	score float64
-	mark  uint32
-	excl  uint32
+// vslot maps an item to its index in scratch.items, scores and flags. A
+// request touches a few thousand items at most, so that the table and the
+// arrays stay in cache, unlike arrays over all items. item is the index
+// plus one, 0 for an empty slot.
+type vslot struct {
+	item, k uint32
 }
+
+// Flags of a scored item.
+const (
+	excluded = 1 << iota // never to recommend
+	taken                // in the answer already
+)
 
 // ctxSlot is a distinct item of a personal request's context: its
 // position weight and its latest position. item is the index plus one, 0
@@ -40,18 +52,17 @@ type ctxSlot struct {
 // empty unless gen is the scratch's.
 type sessSlot struct {
 	s, gen, idx uint32
+	ring        int32 // the context position of the ring it was last seen in
 }
 
 // cand is a candidate neighbour session: the latest stamp of its entries
-// in the context's rings, the ring it was last seen in (so that a session
-// a ring holds twice counts once), its similarity and the distance of its
-// latest shared item from the end of the context.
+// in the context's rings, its similarity and the distance of its latest
+// shared item from the end of the context.
 type cand struct {
 	s    uint32
 	step int32
 	seq  uint64
 	sim  float64
-	ring int32
 }
 
 // newer reports whether candidate a is more recent than b: its latest
@@ -83,15 +94,116 @@ func (m *Model) getScratch(st *state) *scratch {
 	sc.gen++
 	if sc.gen == 0 { // wrapped: forget every mark
 		clear(sc.stab[:cap(sc.stab)])
-		clear(sc.slots)
 		sc.gen = 1
 	}
-	if n := len(st.items); len(sc.slots) < n {
-		sc.slots = grow(sc.slots, n+n/4)
-	}
-	sc.touched, sc.cands, sc.out = sc.touched[:0], sc.cands[:0], sc.out[:0]
+	sc.vclear()
+	sc.vsize(minVBits)
+	sc.cands, sc.out = sc.cands[:0], sc.out[:0]
 	sc.ctx = sc.ctx[:0]
 	return sc
+}
+
+// minVBits is log2 of the score table's size when a request starts.
+const minVBits = 9
+
+// vclear empties the score table and arrays.
+func (sc *scratch) vclear() {
+	mask := uint32(len(sc.vtab) - 1)
+	for _, i := range sc.items {
+		h := (i * 0x9e3779b1) >> (32 - sc.vbits)
+		for sc.vtab[h].item != i+1 {
+			h = (h + 1) & mask
+		}
+		sc.vtab[h] = vslot{}
+	}
+	sc.items, sc.scores, sc.flags = sc.items[:0], sc.scores[:0], sc.flags[:0]
+}
+
+// vsize sets the score table's size to 1<<bits slots. It is empty.
+func (sc *scratch) vsize(bits uint8) {
+	size := 1 << bits
+	if cap(sc.vtab) < size {
+		sc.vtab = make([]vslot, size)
+	}
+	sc.vtab = sc.vtab[:size]
+	sc.vbits = bits
+}
+
+// reserve makes room in the score table for n more items, at most half
+// full.
+func (sc *scratch) reserve(n int) {
+	bits := sc.vbits
+	for 1<<bits < 2*(len(sc.items)+n) {
+		bits++
+	}
+	if bits == sc.vbits {
+		return
+	}
+	mask := uint32(len(sc.vtab) - 1)
+	for _, i := range sc.items { // empty the table, keep the arrays
+		h := (i * 0x9e3779b1) >> (32 - sc.vbits)
+		for sc.vtab[h].item != i+1 {
+			h = (h + 1) & mask
+		}
+		sc.vtab[h] = vslot{}
+	}
+	sc.vsize(bits)
+	mask = uint32(len(sc.vtab) - 1)
+	for k, i := range sc.items {
+		h := (i * 0x9e3779b1) >> (32 - sc.vbits)
+		for sc.vtab[h].item != 0 {
+			h = (h + 1) & mask
+		}
+		sc.vtab[h] = vslot{item: i + 1, k: uint32(k)}
+	}
+}
+
+// entry returns item i's index in the scored arrays, adding it.
+func (sc *scratch) entry(i uint32) int {
+	mask := uint32(len(sc.vtab) - 1)
+	h := (i * 0x9e3779b1) >> (32 - sc.vbits)
+	for {
+		x := &sc.vtab[h]
+		if x.item == i+1 {
+			return int(x.k)
+		}
+		if x.item == 0 {
+			return sc.add(i)
+		}
+		h = (h + 1) & mask
+	}
+}
+
+// add enters item i, which the score table lacks, and returns its index.
+func (sc *scratch) add(i uint32) int {
+	sc.reserve(1)
+	mask := uint32(len(sc.vtab) - 1)
+	h := (i * 0x9e3779b1) >> (32 - sc.vbits)
+	for sc.vtab[h].item != 0 {
+		h = (h + 1) & mask
+	}
+	k := len(sc.items)
+	sc.vtab[h] = vslot{item: i + 1, k: uint32(k)}
+	sc.items = append(sc.items, i)
+	sc.scores = append(sc.scores, 0)
+	sc.flags = append(sc.flags, 0)
+	return k
+}
+
+// lookup returns item i's index in the scored arrays, -1 if it has none.
+func (sc *scratch) lookup(i uint32) int {
+	mask := uint32(len(sc.vtab) - 1)
+	h := (i * 0x9e3779b1) >> (32 - sc.vbits)
+	for {
+		x := &sc.vtab[h]
+		if x.item == i+1 {
+			return int(x.k)
+		}
+		if x.item == 0 {
+			return -1
+		}
+		h = (h + 1) & mask
+	}
 }
 
 // grow returns s extended with zeros to length n.
@@ -146,18 +258,10 @@ func (sc *scratch) ctxFind(i uint32) *ctxSlot {
 }
 
 // exclude marks item i as never to recommend.
-func (sc *scratch) exclude(i uint32) { sc.slots[i].excl = sc.gen }
+func (sc *scratch) exclude(i uint32) { sc.flags[sc.entry(i)] |= excluded }
 
 // vote adds v to the score of item i.
-func (sc *scratch) vote(i uint32, v float64) {
-	x := &sc.slots[i]
-	if x.mark != sc.gen {
-		x.mark = sc.gen
-		x.score = 0
-		sc.touched = append(sc.touched, i)
-	}
-	x.score += v
-}
+func (sc *scratch) vote(i uint32, v float64) { sc.scores[sc.entry(i)] += v }
 
 // positionWeight weighs the item at 1-based position i of a context of n.
 func positionWeight(w Weighting, i, n int) float64 {
@@ -203,7 +307,7 @@ func matchWeight(w Weighting, i int) float64 {
 // number of distinct context items; the Neighbors most similar vote for
 // each of their items with their similarity times the match weight of their
 // latest shared item. Session slot self (the visitor's own live session, or
-// -1) is never a neighbour. The scores land in sc.score for sc.touched.
+// -1) is never a neighbour. The scores land in sc.scores, for sc.items.
 func (st *state) sknn(sc *scratch, self int64) {
 	cfg := &st.cfg
 	ctx := sc.ctx
@@ -212,6 +316,12 @@ func (st *state) sknn(sc *scratch, self int64) {
 		return
 	}
 	sc.ctxReset(n)
+	// The match weights of steps 1 to n, computed once.
+	sc.mw = sc.mw[:0]
+	for d := range n + 1 {
+		sc.mw = append(sc.mw, matchWeight(cfg.MatchWeighting, max(d, 1)))
+	}
+	mw := sc.mw
 	distinct := 0
 	for p, i := range ctx {
 		c := sc.ctxFind(i)
@@ -231,6 +341,7 @@ func (st *state) sknn(sc *scratch, self int64) {
 			entries += len(st.items[i].ring.s)
 		}
 	}
+	sc.sink = st.touchLists(sc, ctx)
 	sc.stabReset(entries)
 	mask := uint32(len(sc.stab) - 1)
 	for p, i := range ctx {
@@ -249,14 +360,14 @@ func (st *state) sknn(sc *scratch, self int64) {
 			for {
 				t := &sc.stab[h]
 				if t.gen != sc.gen {
-					*t = sessSlot{s: s, gen: sc.gen, idx: uint32(len(sc.cands))}
-					sc.cands = append(sc.cands, cand{s: s, step: step, seq: seqs[e], sim: w, ring: int32(p)})
+					*t = sessSlot{s: s, gen: sc.gen, idx: uint32(len(sc.cands)), ring: int32(p)}
+					sc.cands = append(sc.cands, cand{s: s, step: step, seq: seqs[e], sim: w})
 					break
 				}
 				if t.s == s {
 					c := &sc.cands[t.idx]
-					if c.ring != int32(p) {
-						c.ring = int32(p)
+					if t.ring != int32(p) { // a session a ring holds twice counts once
+						t.ring = int32(p)
 						c.sim += w
 						c.step = min(c.step, step)
 					}
@@ -268,15 +379,22 @@ func (st *state) sknn(sc *scratch, self int64) {
 		}
 	}
 	cands := sc.cands
+	// The sample is the set of the most recent: those whose stamp is at
+	// least the SampleSize-th largest (stamps are unique), found among
+	// the bare stamps; its order does not matter (the neighbours are
+	// sorted below).
+	oldest := uint64(0)
 	if len(cands) > cfg.SampleSize {
-		// The set of the most recent; its order does not matter (the
-		// neighbours are sorted below).
-		selectCands(cands, cfg.SampleSize, false)
-		cands = cands[:cfg.SampleSize]
+		seqs := sc.seqs[:0]
+		for _, c := range cands {
+			seqs = append(seqs, c.seq)
+		}
+		sc.seqs = seqs
+		oldest = kthLargest(seqs, cfg.SampleSize)
 	}
 	k := 0
 	for _, c := range cands {
-		if c.sim > 0 {
+		if c.seq >= oldest && c.sim > 0 {
 			c.sim /= float64(distinct)
 			cands[k] = c
 			k++
@@ -294,9 +412,14 @@ func (st *state) sknn(sc *scratch, self int64) {
 	for _, c := range cands[:k] {
 		sum += st.hot[c.s].n
 	}
-	sc.sink = sum
+	sc.sink = sum + st.touchLong(cands[:k])
+	votes := int(sum) + n
+	for p := n - 1; p >= 0 && p >= n-seqDepth; p-- {
+		votes += len(st.items[ctx[p]].next)
+	}
+	sc.reserve(votes)
 	for _, c := range cands[:k] {
-		v := c.sim * matchWeight(cfg.MatchWeighting, int(c.step))
+		v := c.sim * mw[c.step]
 		for _, i := range st.sessItems(c.s) {
 			sc.vote(i, v)
 		}
@@ -304,20 +427,23 @@ func (st *state) sknn(sc *scratch, self int64) {
 	// Each vote for item i is raised by the same factor 1+IDFWeight·idf(i).
 	if cfg.IDFWeight > 0 {
 		logSess := math.Log(float64(max(st.nSess, 1)))
-		for _, i := range sc.touched {
+		scores := sc.scores[:len(sc.items)]
+		for k, i := range sc.items {
 			idf := logSess - st.logDF[i]
-			sc.slots[i].score *= 1 + cfg.IDFWeight*idf
+			scores[k] *= 1 + cfg.IDFWeight*idf
 		}
 	}
 	// Normalise the session-kNN scores to a best of 1, then add the
 	// sequential scores and the reminders on that scale.
 	top := 0.0
-	for _, i := range sc.touched {
-		top = max(top, sc.slots[i].score)
+	for _, s := range sc.scores {
+		if s > top { // scores are finite and not negative
+			top = s
+		}
 	}
 	if top > 0 {
-		for _, i := range sc.touched {
-			sc.slots[i].score /= top
+		for k := range sc.scores {
+			sc.scores[k] /= top
 		}
 	}
 	if sw := cfg.SequenceWeight; sw > 0 {
@@ -330,19 +456,100 @@ func (st *state) sknn(sc *scratch, self int64) {
 			if tot <= 0 {
 				continue
 			}
-			mw := matchWeight(cfg.MatchWeighting, n-p)
+			m := mw[n-p]
 			for _, e := range st.items[i].next {
-				sc.vote(e.j, sw*mw*float64(e.w)/tot)
+				sc.vote(e.j, sw*m*float64(e.w)/tot)
 			}
 		}
 	}
 	if rw := cfg.RemindWeight; rw > 0 {
 		for p, i := range ctx {
 			if int(sc.ctxFind(i).last) == p {
-				sc.vote(i, rw*matchWeight(cfg.MatchWeighting, n-p))
+				sc.vote(i, rw*mw[n-p])
 			}
 		}
 	}
+}
+
+// touchLists reads a word of every cache line of the context items'
+// rings and of the sequence lists of its latest items, as independent
+// loads whose cache misses overlap: short arrays in random places, which
+// the hardware prefetcher would not fetch ahead of the sweeps.
+func (st *state) touchLists(sc *scratch, ctx []uint32) int32 {
+	var sum uint32
+	n := len(ctx)
+	for p, i := range ctx {
+		if int(sc.ctxFind(i).last) != p {
+			continue
+		}
+		x := &st.items[i]
+		r := &x.ring
+		for j := 0; j < len(r.s); j += 16 {
+			sum += r.s[j]
+		}
+		for j := 0; j < len(r.seq); j += 8 {
+			sum += uint32(r.seq[j])
+		}
+		if p >= n-seqDepth {
+			for j := 0; j < len(x.next); j += 8 {
+				sum += x.next[j].j
+			}
+		}
+	}
+	return int32(sum)
+}
+
+// touchLong reads the items of the neighbours whose items do not fit in
+// their hot line, a word per cache line, as independent loads.
+func (st *state) touchLong(nb []cand) int32 {
+	var sum uint32
+	for _, c := range nb {
+		if st.hot[c.s].n > hotItems {
+			items := st.sessions[c.s].items
+			for j := 0; j < len(items); j += 16 {
+				sum += items[j]
+			}
+		}
+	}
+	return int32(sum)
+}
+
+// kthLargest returns the k-th largest of a (1 ≤ k ≤ len(a)), reordering
+// a.
+func kthLargest(a []uint64, k int) uint64 {
+	lo, hi := 0, len(a)-1
+	k--
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		// Median of three to hi, then partition: larger first.
+		if a[mid] > a[lo] {
+			a[mid], a[lo] = a[lo], a[mid]
+		}
+		if a[hi] > a[lo] {
+			a[hi], a[lo] = a[lo], a[hi]
+		}
+		if a[mid] > a[hi] {
+			a[mid], a[hi] = a[hi], a[mid]
+		}
+		pivot := a[hi]
+		p := lo
+		for i := lo; i < hi; i++ {
+			if a[i] > pivot {
+				a[i], a[p] = a[p], a[i]
+				p++
+			}
+		}
+		a[p], a[hi] = a[hi], a[p]
+		switch {
+		case p == k:
+			return a[p]
+		case p < k:
+			lo = p + 1
+		default:
+			hi = p - 1
+		}
+	}
+	return a[k]
 }
 
 // before orders candidates by similarity (bySim) or by recency alone.
