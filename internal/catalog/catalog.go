@@ -43,6 +43,26 @@ var ErrFull = errors.New("catalog: full")
 type Catalog struct {
 	mu    sync.RWMutex
 	items map[string]entry
+	// unavailable holds the ids of the unavailable items: few, so the
+	// availability check a recommendation makes of each candidate reads
+	// a small map (none at all while there are none), not the catalog's.
+	unavailable map[string]struct{}
+}
+
+// set stores e under id, keeping unavailable in step. c.mu is held.
+func (c *Catalog) set(id string, e entry) {
+	if c.items == nil {
+		c.items = map[string]entry{}
+	}
+	c.items[id] = e
+	if e.Unavailable {
+		if c.unavailable == nil {
+			c.unavailable = map[string]struct{}{}
+		}
+		c.unavailable[id] = struct{}{}
+	} else {
+		delete(c.unavailable, id)
+	}
 }
 
 // entry is one item: what Get answers, its JSON members (Item.AppendFields,
@@ -117,9 +137,9 @@ func (c *Catalog) Get(id string) (Item, bool) {
 // Available reports whether an item may be recommended: unknown items are.
 func (c *Catalog) Available(id string) bool {
 	c.mu.RLock()
-	e, ok := c.items[id]
+	_, out := c.unavailable[id]
 	c.mu.RUnlock()
-	return !ok || !e.Unavailable
+	return !out
 }
 
 // Imported returns the item as imported, without what was learned, and
@@ -158,13 +178,13 @@ func (c *Catalog) Put(it Item) {
 	}
 	if e.ext == nil {
 		if learned := fill(it, e.Item); !ok || learned != e.Item {
-			c.items[it.ID] = newEntry(learned, nil)
+			c.set(it.ID, newEntry(learned, nil))
 		}
 		return
 	}
 	if learned := fill(it, e.ext.learned); learned != e.ext.learned {
 		ext := &override{imported: e.ext.imported, learned: learned}
-		c.items[it.ID] = newEntry(merge(ext.imported, ext.learned), ext)
+		c.set(it.ID, newEntry(merge(ext.imported, ext.learned), ext))
 	}
 }
 
@@ -188,7 +208,7 @@ func (c *Catalog) Import(it Item) error {
 		learned = e.ext.learned
 	}
 	ext := &override{imported: it, learned: learned}
-	c.items[it.ID] = newEntry(merge(it, learned), ext)
+	c.set(it.ID, newEntry(merge(it, learned), ext))
 	return nil
 }
 
@@ -204,8 +224,9 @@ func (c *Catalog) Unimport(id string) bool {
 	}
 	if e.ext.learned.ID == "" {
 		delete(c.items, id)
+		delete(c.unavailable, id)
 	} else {
-		c.items[id] = newEntry(e.ext.learned, nil)
+		c.set(id, newEntry(e.ext.learned, nil))
 	}
 	return true
 }
@@ -353,6 +374,15 @@ func (c *Catalog) ReadFrom(r io.Reader) (int64, error) {
 		items[id] = newEntry(it, nil)
 	}
 	c.items = items
+	c.unavailable = nil
+	for id, e := range items {
+		if e.Unavailable {
+			if c.unavailable == nil {
+				c.unavailable = map[string]struct{}{}
+			}
+			c.unavailable[id] = struct{}{}
+		}
+	}
 	return 0, nil
 }
 

@@ -211,3 +211,44 @@ func TestAppendFieldsFollowsChanges(t *testing.T) {
 		t.Errorf("AppendFields of an infinite price = %s, want the price left out", got)
 	}
 }
+
+// TestAvailableFollowsChanges: an item is unavailable exactly while the
+// item Get answers says so, through imports, learning, unimports and a
+// snapshot read back.
+func TestAvailableFollowsChanges(t *testing.T) {
+	c := new(Catalog)
+	check := func(id string, want bool) {
+		t.Helper()
+		it, _ := c.Get(id)
+		if got := c.Available(id); got != want || got == it.Unavailable {
+			t.Errorf("Available(%q) = %v, want %v (Get says unavailable=%v)", id, got, want, it.Unavailable)
+		}
+	}
+	check("a", true)
+	c.Put(Item{ID: "a", Name: "Shoe"})
+	check("a", true)
+	if err := c.Import(Item{ID: "a", Unavailable: true}); err != nil {
+		t.Fatal(err)
+	}
+	check("a", false)
+	c.Put(Item{ID: "a", Price: 3})
+	check("a", false)
+	var snap bytes.Buffer
+	if _, err := c.WriteTo(&snap); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ReadFrom(&snap); err != nil {
+		t.Fatal(err)
+	}
+	check("a", false)
+	if err := c.Import(Item{ID: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	check("a", true)
+	if err := c.Import(Item{ID: "b", Unavailable: true}); err != nil {
+		t.Fatal(err)
+	}
+	check("b", false)
+	c.Unimport("b")
+	check("b", true)
+}
