@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/ecrm/ecrm/internal/profile"
 	"github.com/ecrm/ecrm/internal/recommend"
 	"github.com/ecrm/ecrm/internal/site"
+	"github.com/ecrm/ecrm/internal/view"
 	"github.com/ecrm/ecrm/internal/web"
 )
 
@@ -79,20 +81,17 @@ func (s *Server) recommend(c *fiber.Ctx) error {
 	if cart := c.Query("cart"); cart != "" {
 		req.Context = strings.Split(strings.Clone(cart), ",")
 	}
-	if p := s.visitorProfile(c); p != nil {
+	if b, ok := s.visitorBrief(c); ok {
 		if typ == "personal" && len(req.Context) == 0 {
-			recent := p.RecentProductIDs()
-			for i := len(recent) - 1; i >= 0; i-- { // most recent last
-				req.Context = append(req.Context, recent[i])
-			}
+			recent := b.Recent(make([]string, 0, maxContext+1)) // most recent first
+			slices.Reverse(recent)
+			req.Context = recent
 		}
 		if typ == "together" && len(req.Context) == 0 {
-			for _, l := range p.Cart.Lines {
-				req.Context = append(req.Context, l.ProductID)
-			}
+			req.Context = b.Cart(nil)
 		}
 		if excludeBought {
-			req.Exclude = append(req.Exclude, p.Orders.Bought...)
+			req.Exclude = b.Bought(req.Exclude)
 		}
 	}
 	if typ == "personal" && item != "" {
@@ -104,68 +103,71 @@ func (s *Server) recommend(c *fiber.Ctx) error {
 		req.Context = req.Context[len(req.Context)-maxContext:]
 	}
 	scored := s.model.Recommend(req)
-	out := make([]Recommendation, len(scored))
-	for i, sc := range scored {
-		it, ok := s.catalog.Get(sc.Item)
-		if !ok {
-			it = catalog.Item{ID: sc.Item}
-		}
-		out[i] = Recommendation{Item: it, Score: sc.Score, Reason: sc.Reason}
-	}
-	body, err := appendRecommendations(nil, typ, out)
+	buf := answerPool.Get().(*[]byte)
+	defer answerPool.Put(buf)
+	body, err := appendRecommendations((*buf)[:0], typ, scored, s.catalog)
+	*buf = body
 	if err != nil {
 		return &web.Error{Code: fiber.StatusInternalServerError, Msg: "internal error", Err: err}
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Send(body)
+	c.Response().SetBody(body) // a copy: buf goes back to the pool
+	return nil
 }
 
-// appendRecommendations appends the answer {"items": [...], "type": typ},
-// the bytes json.Marshal writes (a test holds it to that), without
-// reflection: it is a good part of a recommend request's cost.
-func appendRecommendations(dst []byte, typ string, recs []Recommendation) ([]byte, error) {
-	w := event.NewJSONWriter(dst)
-	w.Raw(`{"items":`)
-	if recs == nil {
-		w.Raw(`null`)
+// answerPool holds the buffers recommend answers are written in.
+var answerPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// appendRecommendations appends the answer {"items": [...], "type": typ}:
+// for each scored item, its catalog data (the members the catalog keeps
+// encoded, catalog.Catalog.AppendFields; the id alone for an item the
+// catalog does not know), score and reason. These are the bytes
+// json.Marshal writes of the Recommendations (a test holds it to that),
+// without reflection or encoding the items again: a good part of a
+// recommend request's cost.
+func appendRecommendations(dst []byte, typ string, scored []recommend.Scored, cat *catalog.Catalog) ([]byte, error) {
+	dst = append(dst, `{"items":`...)
+	if scored == nil {
+		dst = append(dst, `null`...)
 	} else {
-		w.Raw(`[`)
-		for i := range recs {
-			r := &recs[i]
+		dst = append(dst, '[')
+		for i := range scored {
+			sc := &scored[i]
 			if i > 0 {
-				w.Raw(`,`)
+				dst = append(dst, ',')
 			}
-			w.Raw(`{"id":`)
-			w.String(r.ID)
-			for _, f := range [...]struct{ name, v string }{{`,"name":`, r.Name}, {`,"url":`, r.URL}, {`,"image":`, r.Image}} {
-				if f.v != "" {
-					w.Raw(f.name)
-					w.String(f.v)
-				}
-			}
-			if r.Price != 0 {
-				w.Raw(`,"price":`)
-				w.Float(r.Price)
-			}
-			if r.Category != "" {
-				w.Raw(`,"category":`)
-				w.String(r.Category)
-			}
-			if r.Unavailable {
-				w.Raw(`,"unavailable":true`)
-			}
-			w.Raw(`,"score":`)
-			w.Float(r.Score)
+			dst = append(dst, '{')
+			dst, _ = cat.AppendFields(dst, sc.Item)
+			w := event.NewJSONWriter(append(dst, `,"score":`...))
+			w.Float(sc.Score)
 			w.Raw(`,"reason":`)
-			w.String(r.Reason)
+			w.String(sc.Reason)
 			w.Raw(`}`)
+			var err error
+			if dst, err = w.Bytes(); err != nil {
+				return dst, err
+			}
 		}
-		w.Raw(`]`)
+		dst = append(dst, ']')
 	}
-	w.Raw(`,"type":`)
+	w := event.NewJSONWriter(append(dst, `,"type":`...))
 	w.String(typ)
 	w.Raw(`}`)
 	return w.Bytes()
+}
+
+// visitorBrief returns the brief of the visitor the query names (userId,
+// else anonymousId), from the view's memory.
+func (s *Server) visitorBrief(c *fiber.Ctx) (view.Brief, bool) {
+	for _, id := range []string{identity.User(c.Query("userId")), identity.Anonymous(c.Query("anonymousId"))} {
+		if len(id) <= 2 || !identity.Valid(id[2:], nil) {
+			continue
+		}
+		if b, err := s.view.Brief(id); err == nil {
+			return b, true
+		}
+	}
+	return view.Brief{}, false
 }
 
 // visitorProfile returns the profile of the visitor the query names

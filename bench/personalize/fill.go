@@ -13,6 +13,7 @@ import (
 
 	"github.com/ecrm/ecrm/internal/identity"
 	"github.com/ecrm/ecrm/internal/store"
+	"github.com/ecrm/ecrm/internal/view"
 )
 
 // fillChunk is how many profiles go in one store batch (about 4 MB).
@@ -27,8 +28,9 @@ type filled struct {
 }
 
 // fillStore writes every visitor's profile snapshot under "p/<profile id>"
-// and each of their identifiers under "i/<identifier>" → profile id: the
-// layout view's tailer writes from the profiles and identities topics.
+// with its brief under "b/<profile id>" (view.AppendBrief), and each of
+// their identifiers under "i/<identifier>" → profile id: the layout view's
+// tailer writes from the profiles and identities topics.
 // Keys go in ascending order, so that Pebble's flushes do not overlap and
 // compactions only move files, and the profiles are made and encoded by
 // one goroutine per core while one commits.
@@ -88,13 +90,17 @@ func fillStore(ctx context.Context, db *store.DB, w *world) (filled, error) {
 					return
 				}
 				res := result{b: db.NewBatch()}
+				var brief []byte
 				for _, i := range order[c*fillChunk : min((c+1)*fillChunk, w.profiles)] {
-					raw, err := json.Marshal(w.profile(int(i), pcg, r))
+					p := w.profile(int(i), pcg, r)
+					raw, err := json.Marshal(p)
 					if err != nil {
 						res.err = fmt.Errorf("encode profile %d: %w", i, err)
 						break
 					}
 					res.b.Set([]byte("p/"+pids[i]), raw)
+					brief = view.AppendBrief(brief[:0], p)
+					res.b.Set([]byte("b/"+pids[i]), brief)
 					res.bytes += int64(len(raw))
 					res.maxJSON = max(res.maxJSON, len(raw))
 				}
@@ -120,6 +126,9 @@ func fillStore(ctx context.Context, db *store.DB, w *world) (filled, error) {
 		out.maxJSON = max(out.maxJSON, res.maxJSON)
 	}
 	out.profiles = w.profiles
+	if err := view.MarkBriefs(db); err != nil {
+		return out, fmt.Errorf("write profiles: %w", err)
+	}
 	return out, nil
 }
 

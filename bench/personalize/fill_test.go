@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -40,6 +41,10 @@ func TestFillStoreLayout(t *testing.T) {
 			p, err := v.Lookup(id)
 			if err != nil || p.ID != want {
 				t.Fatalf("Lookup(%q) = %v, %v; want profile %s", id, p, err, want)
+			}
+			b, err := v.Brief(id)
+			if err != nil || !slices.Equal(b.Recent(nil), p.RecentProductIDs()) || !slices.Equal(b.Bought(nil), p.Orders.Bought) || len(b.Cart(nil)) != len(p.Cart.Lines) {
+				t.Fatalf("Brief(%q) = %q %q %q, %v; want the profile's recent items, bought items and cart", id, b.Recent(nil), b.Bought(nil), b.Cart(nil), err)
 			}
 		}
 	}

@@ -11,9 +11,12 @@
 // id>": ids, touches, device, sessions, interests, recent items, cart,
 // orders and bought items, campaign exposures, the recent message ids) and
 // each identifier (a:<anonymous id>, u:<user id>, e:<email hash>) under
-// "i/<identifier>" → profile id, the layout of view's tailer, written in
-// large key-ordered batches; a view.View over it, with a -cache-mib cache
-// (256, its default); a recommend.Model with the default settings that
+// "i/<identifier>" → profile id, and each profile's brief (view.AppendBrief:
+// recent items, cart, bought) under "b/<profile id>", the layout of view's
+// tailer, written in large key-ordered batches; a view.View over it, which
+// loads every identifier and brief into memory at open (the time and size
+// are printed), with a -cache-mib cache of decoded profiles (256, its
+// default): recommend reads the briefs, decide the profiles; a recommend.Model with the default settings that
 // observed -sessions synthetic sessions (items of power-law popularity,
 // mostly of one category per session, some carted and bought) through
 // Observe, then Refresh, while the store fills; the catalog of the items;

@@ -115,9 +115,13 @@ func startStack(ctx context.Context, w *world, cfg config, logger *slog.Logger, 
 	// The view needs a Kafka config only for Run, which tails the topics:
 	// the store is already filled, so Run is never called.
 	kcfg := kafka.Config{}.WithDefaults()
+	opened := time.Now()
 	if s.view, err = view.New(kcfg, s.db, view.Options{CacheBytes: int64(cfg.CacheMiB) << 20}, logger, s.metrics); err != nil {
 		return nil, err
 	}
+	vm := s.view.Memory()
+	fmt.Fprintf(out, "build view: seconds=%.1f identifiers=%d briefs=%d memory_mib=%.0f (loaded from the store at open)\n",
+		time.Since(opened).Seconds(), vm.Identifiers, vm.Briefs, mib(int64(vm.Bytes)))
 	s.stops = append(s.stops, func(context.Context) error { s.view.Close(); return nil })
 
 	sites := new(site.Registry)
@@ -188,6 +192,9 @@ func (s *stack) startCacheCount() func() string {
 	return func() string {
 		h, m := s.cacheCounts()
 		h, m = h-hits, m-misses
+		if h+m == 0 {
+			return "none (no profile read: the briefs in memory answered)"
+		}
 		return fmt.Sprintf("%.2f (of %.0f profile reads)", h/max(h+m, 1), h+m)
 	}
 }

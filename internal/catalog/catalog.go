@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"strconv"
 	"sync"
 
@@ -42,14 +43,82 @@ var ErrFull = errors.New("catalog: full")
 type Catalog struct {
 	mu    sync.RWMutex
 	items map[string]entry
+	// unavailable holds the ids of the unavailable items: few, so the
+	// availability check a recommendation makes of each candidate reads
+	// a small map (none at all while there are none), not the catalog's.
+	unavailable map[string]struct{}
 }
 
-// entry is one item: what Get answers, and for an imported item the parts
-// it was merged from. An override is never changed once stored, so readers
-// holding one need no lock.
+// set stores e under id, keeping unavailable in step. c.mu is held.
+func (c *Catalog) set(id string, e entry) {
+	if c.items == nil {
+		c.items = map[string]entry{}
+	}
+	c.items[id] = e
+	if e.Unavailable {
+		if c.unavailable == nil {
+			c.unavailable = map[string]struct{}{}
+		}
+		c.unavailable[id] = struct{}{}
+	} else {
+		delete(c.unavailable, id)
+	}
+}
+
+// entry is one item: what Get answers, its JSON members (Item.AppendFields,
+// made once per change, for the answers that carry it), and for an
+// imported item the parts it was merged from. An override and the fields
+// are never changed once stored, so readers holding one need no lock.
 type entry struct {
 	Item
-	ext *override // nil for an item only learned
+	fields []byte
+	ext    *override // nil for an item only learned
+}
+
+func newEntry(it Item, ext *override) entry {
+	return entry{Item: it, fields: it.AppendFields(nil), ext: ext}
+}
+
+// AppendFields appends the item's JSON object members, without the
+// braces: "id" and the fields that are set, in the order and form
+// encoding/json writes them.
+func (it *Item) AppendFields(dst []byte) []byte {
+	w := event.NewJSONWriter(dst)
+	w.Raw(`"id":`)
+	w.String(it.ID)
+	for _, f := range [...]struct{ name, v string }{{`,"name":`, it.Name}, {`,"url":`, it.URL}, {`,"image":`, it.Image}} {
+		if f.v != "" {
+			w.Raw(f.name)
+			w.String(f.v)
+		}
+	}
+	if it.Price != 0 && !math.IsInf(it.Price, 0) && !math.IsNaN(it.Price) {
+		w.Raw(`,"price":`)
+		w.Float(it.Price)
+	}
+	if it.Category != "" {
+		w.Raw(`,"category":`)
+		w.String(it.Category)
+	}
+	if it.Unavailable {
+		w.Raw(`,"unavailable":true`)
+	}
+	b, _ := w.Bytes() // nothing fails: a non-finite price is left out
+	return b
+}
+
+// AppendFields appends the JSON members of the item with the given id
+// (Item.AppendFields) and reports whether the catalog knows it; for an
+// unknown item it appends only its "id".
+func (c *Catalog) AppendFields(dst []byte, id string) ([]byte, bool) {
+	c.mu.RLock()
+	e, ok := c.items[id]
+	c.mu.RUnlock()
+	if !ok {
+		it := Item{ID: id}
+		return it.AppendFields(dst), false
+	}
+	return append(dst, e.fields...), true
 }
 
 type override struct {
@@ -68,9 +137,9 @@ func (c *Catalog) Get(id string) (Item, bool) {
 // Available reports whether an item may be recommended: unknown items are.
 func (c *Catalog) Available(id string) bool {
 	c.mu.RLock()
-	e, ok := c.items[id]
+	_, out := c.unavailable[id]
 	c.mu.RUnlock()
-	return !ok || !e.Unavailable
+	return !out
 }
 
 // Imported returns the item as imported, without what was learned, and
@@ -108,11 +177,15 @@ func (c *Catalog) Put(it Item) {
 		return
 	}
 	if e.ext == nil {
-		c.items[it.ID] = entry{Item: fill(it, e.Item)}
+		if learned := fill(it, e.Item); !ok || learned != e.Item {
+			c.set(it.ID, newEntry(learned, nil))
+		}
 		return
 	}
-	ext := &override{imported: e.ext.imported, learned: fill(it, e.ext.learned)}
-	c.items[it.ID] = entry{Item: merge(ext.imported, ext.learned), ext: ext}
+	if learned := fill(it, e.ext.learned); learned != e.ext.learned {
+		ext := &override{imported: e.ext.imported, learned: learned}
+		c.set(it.ID, newEntry(merge(ext.imported, ext.learned), ext))
+	}
 }
 
 // Import stores an imported item, replacing any earlier import of it. The
@@ -135,7 +208,7 @@ func (c *Catalog) Import(it Item) error {
 		learned = e.ext.learned
 	}
 	ext := &override{imported: it, learned: learned}
-	c.items[it.ID] = entry{Item: merge(it, learned), ext: ext}
+	c.set(it.ID, newEntry(merge(it, learned), ext))
 	return nil
 }
 
@@ -151,8 +224,9 @@ func (c *Catalog) Unimport(id string) bool {
 	}
 	if e.ext.learned.ID == "" {
 		delete(c.items, id)
+		delete(c.unavailable, id)
 	} else {
-		c.items[id] = entry{Item: e.ext.learned}
+		c.set(id, newEntry(e.ext.learned, nil))
 	}
 	return true
 }
@@ -231,6 +305,9 @@ func ItemOf(p map[string]any) (Item, bool) {
 	case string:
 		it.Price, _ = strconv.ParseFloat(v, 64)
 	}
+	if math.IsInf(it.Price, 0) || math.IsNaN(it.Price) { // "Infinity", "NaN": no price
+		it.Price = 0
+	}
 	return it, true
 }
 
@@ -283,7 +360,7 @@ func (c *Catalog) ReadFrom(r io.Reader) (int64, error) {
 				l.ID = id
 			}
 			ext := &override{imported: e.ext.imported, learned: l}
-			items[id] = entry{Item: merge(ext.imported, ext.learned), ext: ext}
+			items[id] = newEntry(merge(ext.imported, ext.learned), ext)
 		}
 	}
 	for id, it := range learned {
@@ -294,9 +371,18 @@ func (c *Catalog) ReadFrom(r io.Reader) (int64, error) {
 			break
 		}
 		it.ID = id
-		items[id] = entry{Item: it}
+		items[id] = newEntry(it, nil)
 	}
 	c.items = items
+	c.unavailable = nil
+	for id, e := range items {
+		if e.Unavailable {
+			if c.unavailable == nil {
+				c.unavailable = map[string]struct{}{}
+			}
+			c.unavailable[id] = struct{}{}
+		}
+	}
 	return 0, nil
 }
 

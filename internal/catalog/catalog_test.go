@@ -2,7 +2,9 @@ package catalog
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -166,4 +168,87 @@ func BenchmarkGet(b *testing.B) {
 		_, _ = c.Get("p5")
 		_ = c.Available("p77")
 	}
+}
+
+// TestAppendFieldsFollowsChanges: the members the catalog keeps encoded
+// are those of the item as Get answers it, after learning, importing and
+// unimporting; a non-finite price is never kept nor written.
+func TestAppendFieldsFollowsChanges(t *testing.T) {
+	c := new(Catalog)
+	check := func(id string) {
+		t.Helper()
+		it, known := c.Get(id)
+		if !known {
+			it = Item{ID: id}
+		}
+		want, _ := json.Marshal(it)
+		got, ok := c.AppendFields([]byte("{"), id)
+		if ok != known || string(got)+"}" != string(want) {
+			t.Errorf("AppendFields(%q) = %s, %v; want %s, %v", id, got, ok, want, known)
+		}
+	}
+	check("a")
+	c.Put(Item{ID: "a", Name: "Shoe", Price: 10})
+	check("a")
+	c.Put(Item{ID: "a", Category: "shoes"})
+	check("a")
+	if err := c.Import(Item{ID: "a", Name: "Trail shoe", Unavailable: true}); err != nil {
+		t.Fatal(err)
+	}
+	check("a")
+	c.Put(Item{ID: "a", URL: "https://shop.example/a"})
+	check("a")
+	c.Unimport("a")
+	check("a")
+	for _, price := range []string{"Infinity", "-Inf", "NaN", "1e999"} {
+		it, ok := ItemOf(map[string]any{"product_id": "b", "price": price})
+		if !ok || it.Price != 0 {
+			t.Errorf("ItemOf(price %q) = %+v, %v; want no price", price, it, ok)
+		}
+	}
+	inf := Item{ID: "c", Price: math.Inf(1)}
+	if got := string(inf.AppendFields(nil)); got != `"id":"c"` {
+		t.Errorf("AppendFields of an infinite price = %s, want the price left out", got)
+	}
+}
+
+// TestAvailableFollowsChanges: an item is unavailable exactly while the
+// item Get answers says so, through imports, learning, unimports and a
+// snapshot read back.
+func TestAvailableFollowsChanges(t *testing.T) {
+	c := new(Catalog)
+	check := func(id string, want bool) {
+		t.Helper()
+		it, _ := c.Get(id)
+		if got := c.Available(id); got != want || got == it.Unavailable {
+			t.Errorf("Available(%q) = %v, want %v (Get says unavailable=%v)", id, got, want, it.Unavailable)
+		}
+	}
+	check("a", true)
+	c.Put(Item{ID: "a", Name: "Shoe"})
+	check("a", true)
+	if err := c.Import(Item{ID: "a", Unavailable: true}); err != nil {
+		t.Fatal(err)
+	}
+	check("a", false)
+	c.Put(Item{ID: "a", Price: 3})
+	check("a", false)
+	var snap bytes.Buffer
+	if _, err := c.WriteTo(&snap); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ReadFrom(&snap); err != nil {
+		t.Fatal(err)
+	}
+	check("a", false)
+	if err := c.Import(Item{ID: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	check("a", true)
+	if err := c.Import(Item{ID: "b", Unavailable: true}); err != nil {
+		t.Fatal(err)
+	}
+	check("b", false)
+	c.Unimport("b")
+	check("b", true)
 }

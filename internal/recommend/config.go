@@ -82,8 +82,8 @@ type Config struct {
 	// sessions vote for the next item (default 100).
 	Neighbors int
 	// SampleSize is how many candidate sessions session-kNN compares at most:
-	// the most recent ones among the sessions that hold an item of the
-	// visitor's session (default 300).
+	// the most recent ones among the sessions in the rings of the items of
+	// the visitor's session, by their latest entry there (default 300).
 	SampleSize int
 	// SessionsPerItem is how many of its most recent sessions each item
 	// remembers; older ones are forgotten, and a past session no item
@@ -114,7 +114,9 @@ type Config struct {
 	TrendingHalfLife time.Duration
 	// RefreshEvery is how much event time passes at least between two
 	// rebuilds of the popular and trending lists by Observe (default 1m;
-	// see Refresh for when exactly); Refresh rebuilds them at once.
+	// see Refresh for when exactly); Refresh rebuilds them at once. A
+	// rebuild also renews the cached similar items, which are otherwise
+	// renewed only when the item's own co-occurrences or weight change.
 	RefreshEvery time.Duration
 	// TopListLen is how many items the popular and trending lists hold
 	// overall (default 500).

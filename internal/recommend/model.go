@@ -3,6 +3,7 @@ package recommend
 import (
 	"cmp"
 	"math"
+	"slices"
 	"sync"
 )
 
@@ -46,11 +47,18 @@ type state struct {
 
 	ids   map[string]uint32 // item id → index in items
 	items []item
+	// Parallel to items, dense for the requests' random reads.
+	logDF []float64 // log(max(df, 1)), for session-kNN's idf
+	catOf []uint32  // category id, 0 for none
+
+	cats map[string]uint32 // category → id (from 1)
 
 	sessions []session
+	hot      []sessHot         // parallel to sessions: what session-kNN reads
 	free     []uint32          // free slots of sessions
 	live     map[string]uint32 // visitor key → current session
 	nSess    int64             // sessions ever started (for idf)
+	pushes   uint64            // ring entries ever made (their stamps)
 
 	now          int64 // latest event time seen, Unix nanoseconds
 	observed     uint64
@@ -59,6 +67,12 @@ type state struct {
 
 	dec   decay
 	lists lists
+
+	// sims caches each item's similar items; an entry is valid for the
+	// item's simVer and the lists' epoch.
+	sims        simCache
+	epoch       uint64 // rebuilds of the lists
+	simCacheOff bool   // for tests: compute similar items every time
 }
 
 // item is what the model knows of one item.
@@ -66,8 +80,7 @@ type item struct {
 	name     string
 	category string
 	ring     ring    // the most recent sessions holding the item
-	df       int32   // sessions that ever held the item
-	logDF    float64 // log(max(df, 1)), kept with df for session-kNN's idf
+	df       int32   // sessions that ever held the item (see state.logDF)
 	weight   float64 // sum over sessions of the item's kind weight in it
 	orders   int32   // sessions in which the item was ordered
 	pop      float64 // decayed weighted count, popular half-life (see decay)
@@ -76,22 +89,67 @@ type item struct {
 	bought   nbrs    // co-occurrence among the items ordered in a session
 	next     nbrs    // items that followed this one in a session, by 1/distance
 	nextTot  float64 // the sum of next's weights
+	simVer   uint32  // changes with co and weight (see simCache)
 }
 
 // session is one visit: the distinct items of a visitor's session in the
 // order of their latest occurrence, with the strongest kind per item.
 //
-// items, last and serial come first: session-kNN reads them of thousands of
-// sessions per request, and they share the first cache line.
+// Its time and serial are in the session's sessHot.
 type session struct {
-	items  []uint32
-	last   int64  // time of the latest event, Unix nanoseconds
-	serial int64  // order of creation, for ties
-	key    string // visitor key while the session is live, else ""
-	id     string // the caller's session id, if any
-	kinds  []Kind
-	refs   int32 // how many item rings hold the session
-	used   bool  // false on a free slot
+	items []uint32
+	key   string // visitor key while the session is live, else ""
+	id    string // the caller's session id, if any
+	kinds []Kind
+	refs  int32 // how many item rings hold the session
+	used  bool  // false on a free slot
+}
+
+// sessHot is what session-kNN reads of a session, in one 64-byte cache
+// line: its recency, to pick the candidates, and its items, to score them
+// (a copy of session.items when it has at most hotItems, which most
+// sessions have).
+type sessHot struct {
+	last   int64 // time of the latest event, Unix nanoseconds
+	serial int64 // order of creation, for ties
+	n      int32 // len(session.items)
+	items  [hotItems]uint32
+}
+
+const hotItems = 11
+
+// sessItems returns the items of session s, from its hot line when they
+// fit there.
+func (st *state) sessItems(s uint32) []uint32 {
+	h := &st.hot[s]
+	if h.n <= hotItems {
+		return h.items[:h.n]
+	}
+	return st.sessions[s].items
+}
+
+// syncHot copies session s's items to its hot line.
+func (st *state) syncHot(s uint32) {
+	items := st.sessions[s].items
+	h := &st.hot[s]
+	h.n = int32(len(items))
+	if len(items) <= hotItems {
+		copy(h.items[:], items)
+	}
+}
+
+// setCategory sets item i's category.
+func (st *state) setCategory(i uint32, c string) {
+	if st.items[i].category == c {
+		return
+	}
+	st.items[i].category = c
+	id, ok := st.cats[c]
+	if !ok {
+		id = uint32(len(st.cats) + 1)
+		st.cats[c] = id
+	}
+	st.catOf[i] = id
 }
 
 func newState(cfg Config) *state {
@@ -99,6 +157,7 @@ func newState(cfg Config) *state {
 		cfg:  cfg,
 		ids:  make(map[string]uint32),
 		live: make(map[string]uint32),
+		cats: make(map[string]uint32),
 	}
 }
 
@@ -178,7 +237,7 @@ func (st *state) observe(in Interaction) {
 	st.observed++
 	it := st.intern(in.Item)
 	if in.Category != "" {
-		st.items[it].category = in.Category
+		st.setCategory(it, in.Category)
 	}
 	s := st.liveSession(in, t)
 	st.addToSession(s, it, in.Kind, t)
@@ -214,6 +273,9 @@ func (st *state) intern(id string) uint32 {
 	i := uint32(len(st.items))
 	st.ids[id] = i
 	st.items = append(st.items, item{name: id})
+	st.logDF = append(st.logDF, 0)
+	st.sims.grow(len(st.items))
+	st.catOf = append(st.catOf, 0)
 	return i
 }
 
@@ -222,8 +284,7 @@ func (st *state) intern(id string) uint32 {
 func (st *state) liveSession(in Interaction, t int64) uint32 {
 	k := in.key()
 	if s, ok := st.live[k]; ok {
-		ss := &st.sessions[s]
-		if ss.id == in.Session && t-ss.last <= int64(st.cfg.SessionGap) {
+		if st.sessions[s].id == in.Session && t-st.hot[s].last <= int64(st.cfg.SessionGap) {
 			return s
 		}
 		st.close(s)
@@ -235,11 +296,13 @@ func (st *state) liveSession(in Interaction, t int64) uint32 {
 	} else {
 		s = uint32(len(st.sessions))
 		st.sessions = append(st.sessions, session{})
+		st.hot = append(st.hot, sessHot{})
 	}
 	ss := &st.sessions[s]
 	st.nSess++
-	ss.key, ss.id, ss.last, ss.serial, ss.refs, ss.used = k, in.Session, t, st.nSess, 0, true
+	ss.key, ss.id, ss.refs, ss.used = k, in.Session, 0, true
 	ss.items, ss.kinds = ss.items[:0], ss.kinds[:0]
+	st.hot[s] = sessHot{last: t, serial: st.nSess}
 	st.live[k] = s
 	return s
 }
@@ -260,6 +323,7 @@ func (st *state) close(s uint32) {
 func (st *state) release(s uint32) {
 	ss := &st.sessions[s]
 	*ss = session{items: ss.items[:0], kinds: ss.kinds[:0]}
+	st.hot[s] = sessHot{}
 	st.free = append(st.free, s)
 }
 
@@ -267,7 +331,7 @@ func (st *state) release(s uint32) {
 func (st *state) closeIdle() {
 	gap := int64(st.cfg.SessionGap)
 	for _, s := range st.live {
-		if st.now-st.sessions[s].last > gap {
+		if st.now-st.hot[s].last > gap {
 			st.close(s)
 		}
 	}
@@ -277,9 +341,10 @@ func (st *state) closeIdle() {
 // co-occurrence of it with the session's other items.
 func (st *state) addToSession(s uint32, it uint32, k Kind, t int64) {
 	ss := &st.sessions[s]
-	if t > ss.last {
-		ss.last = t
+	if h := &st.hot[s]; t > h.last {
+		h.last = t
 	}
+	defer st.syncHot(s)
 	w := k.weight()
 	maxN := st.cfg.MaxItemNeighbors
 	if n := len(ss.items); n > 0 && ss.items[n-1] != it {
@@ -305,11 +370,12 @@ func (st *state) addToSession(s uint32, it uint32, k Kind, t int64) {
 				}
 				aw := ss.kinds[q].weight()
 				if d := min(aw, w) - min(aw, ow); d > 0 {
-					st.items[a].co.add(it, d, maxN)
-					st.items[it].co.add(a, d, maxN)
+					st.coAdd(a, it, d)
+					st.coAdd(it, a, d)
 				}
 			}
 			st.items[it].weight += w - ow
+			st.items[it].simVer++
 			if k == Order {
 				st.ordered(ss, it)
 			}
@@ -324,8 +390,8 @@ func (st *state) addToSession(s uint32, it uint32, k Kind, t int64) {
 	}
 	for q, a := range ss.items {
 		c := min(ss.kinds[q].weight(), w)
-		st.items[a].co.add(it, c, maxN)
-		st.items[it].co.add(a, c, maxN)
+		st.coAdd(a, it, c)
+		st.coAdd(it, a, c)
 	}
 	if k == Order {
 		st.ordered(ss, it)
@@ -339,12 +405,22 @@ func (st *state) addToSession(s uint32, it uint32, k Kind, t int64) {
 	ss.kinds = append(ss.kinds, k)
 	x := &st.items[it]
 	x.df++
-	x.logDF = math.Log(float64(x.df))
+	st.logDF[it] = math.Log(float64(x.df))
 	x.weight += w
-	if ev, ok := x.ring.push(s, st.cfg.SessionsPerItem); ok {
+	x.simVer++
+	st.pushes++
+	if ev, ok := x.ring.push(s, st.pushes, st.cfg.SessionsPerItem); ok {
 		st.unref(ev)
 	}
 	ss.refs++
+}
+
+// coAdd adds w to the co-occurrence of item a with item b, which changes
+// a's similar items.
+func (st *state) coAdd(a, b uint32, w float64) {
+	x := &st.items[a]
+	x.co.add(b, w, st.cfg.MaxItemNeighbors)
+	x.simVer++
 }
 
 // seqDepth is how far back a session's items count as followed by a new
@@ -374,44 +450,86 @@ func (st *state) unref(s uint32) {
 	}
 }
 
-// ring holds the most recent sessions of an item, up to a capacity.
+// ring holds the most recent sessions of an item, up to a capacity, with
+// the stamp of each entry: the model's count of ring entries made when it
+// was made, so that the entries of all rings are ordered by recency.
 type ring struct {
 	s    []uint32
-	head int // index of the oldest entry once full
+	seq  []uint64 // parallel to s
+	head int      // index of the oldest entry once full
 }
 
-// push adds session s, evicting and returning the oldest entry when the
-// ring already holds capacity entries.
-func (r *ring) push(s uint32, capacity int) (evicted uint32, ok bool) {
+// push adds session s with stamp seq, evicting and returning the oldest
+// entry when the ring already holds capacity entries.
+func (r *ring) push(s uint32, seq uint64, capacity int) (evicted uint32, ok bool) {
 	if len(r.s) < capacity {
 		r.s = append(r.s, s)
+		r.seq = append(r.seq, seq)
 		return 0, false
 	}
 	evicted = r.s[r.head]
-	r.s[r.head] = s
+	r.s[r.head], r.seq[r.head] = s, seq
 	r.head = (r.head + 1) % len(r.s)
 	return evicted, true
 }
 
-// ordered returns the ring's sessions, oldest first.
-func (r *ring) ordered() []uint32 {
-	out := make([]uint32, 0, len(r.s))
-	out = append(out, r.s[r.head:]...)
-	return append(out, r.s[:r.head]...)
+// ordered returns the ring's sessions and their stamps, oldest first.
+func (r *ring) ordered() ([]uint32, []uint64) {
+	s := make([]uint32, 0, len(r.s))
+	s = append(s, r.s[r.head:]...)
+	seq := make([]uint64, 0, len(r.s))
+	seq = append(seq, r.seq[r.head:]...)
+	return append(s, r.s[:r.head]...), append(seq, r.seq[:r.head]...)
 }
 
-// nbrs is a bounded map of an item's neighbours and their weights.
-type nbrs map[uint32]float32
+// nbrs is a bounded list of an item's neighbours and their weights, sorted
+// by neighbour index: a lookup is a binary search, and a scan reads it in
+// one sweep, in the same order whatever the history.
+type nbrs []nbr
 
-// add adds w to the weight of neighbour j. Once the map holds 2·maxN
+type nbr struct {
+	j uint32
+	w float32
+}
+
+// find returns the position of neighbour j in n, or where it would go.
+func (n nbrs) find(j uint32) (int, bool) {
+	lo, hi := 0, len(n)
+	for lo < hi {
+		h := int(uint(lo+hi) >> 1)
+		if n[h].j < j {
+			lo = h + 1
+		} else {
+			hi = h
+		}
+	}
+	return lo, lo < len(n) && n[lo].j == j
+}
+
+// get returns the weight of neighbour j, 0 if absent.
+func (n nbrs) get(j uint32) float32 {
+	if p, ok := n.find(j); ok {
+		return n[p].w
+	}
+	return 0
+}
+
+// add adds w to the weight of neighbour j. Once the list holds 2·maxN
 // entries it keeps only its maxN strongest, and returns the sum of the
 // weights it dropped.
 func (n *nbrs) add(j uint32, w float64, maxN int) (dropped float64) {
-	if *n == nil {
-		*n = make(nbrs)
+	l := *n
+	p, ok := l.find(j)
+	if ok {
+		l[p].w += float32(w)
+		return 0
 	}
-	(*n)[j] += float32(w)
-	if len(*n) >= 2*maxN {
+	if l == nil {
+		l = make(nbrs, 0, 8)
+	}
+	l = slices.Insert(l, p, nbr{j: j, w: float32(w)})
+	*n = l
+	if len(l) >= 2*maxN {
 		return n.prune(maxN)
 	}
 	return 0
@@ -419,24 +537,47 @@ func (n *nbrs) add(j uint32, w float64, maxN int) (dropped float64) {
 
 // prune keeps the maxN strongest neighbours (ties: the lower index) and
 // returns the sum of the weights it dropped.
-func (n nbrs) prune(maxN int) (dropped float64) {
-	type kv struct {
-		k uint32
-		v float32
+func (n *nbrs) prune(maxN int) (dropped float64) {
+	l := *n
+	if len(l) <= maxN {
+		return 0
 	}
-	all := make([]kv, 0, len(n))
-	for k, v := range n {
-		all = append(all, kv{k, v})
-	}
-	selectTop(all, maxN, func(a, b kv) int {
-		if c := cmp.Compare(b.v, a.v); c != 0 {
+	selectTop(l, maxN, func(a, b nbr) int {
+		if c := cmp.Compare(b.w, a.w); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.k, b.k)
+		return cmp.Compare(a.j, b.j)
 	})
-	for _, e := range all[maxN:] {
-		delete(n, e.k)
-		dropped += float64(e.v)
+	for _, e := range l[maxN:] {
+		dropped += float64(e.w)
 	}
+	l = l[:maxN]
+	slices.SortFunc(l, func(a, b nbr) int { return cmp.Compare(a.j, b.j) })
+	*n = l
 	return dropped
+}
+
+// toMap returns the neighbours as a map, the snapshot's form.
+func (n nbrs) toMap() map[uint32]float32 {
+	if n == nil {
+		return nil
+	}
+	m := make(map[uint32]float32, len(n))
+	for _, e := range n {
+		m[e.j] = e.w
+	}
+	return m
+}
+
+// nbrsOf returns the neighbours of a snapshot's map.
+func nbrsOf(m map[uint32]float32) nbrs {
+	if len(m) == 0 {
+		return nil
+	}
+	n := make(nbrs, 0, len(m))
+	for j, w := range m {
+		n = append(n, nbr{j, w})
+	}
+	slices.SortFunc(n, func(a, b nbr) int { return cmp.Compare(a.j, b.j) })
+	return n
 }

@@ -134,4 +134,5 @@ func (st *state) refresh() {
 	}
 	st.lists = l
 	st.sinceRefresh = 0
+	st.epoch++ // the cached similar items are as old as the lists at most
 }

@@ -1,9 +1,10 @@
 package recommend
 
 import (
-	"cmp"
 	"fmt"
 	"math"
+	"slices"
+	"sync/atomic"
 )
 
 // Type is a kind of recommendation.
@@ -104,6 +105,9 @@ func (m *Model) Recommend(req Request) []Scored {
 	defer m.scratch.Put(sc)
 
 	f := filter{st: st, cat: req.Category, avail: req.Available}
+	if f.cat != "" {
+		f.catID = st.cats[f.cat] // 0, which no item has, when unknown
+	}
 	if i, ok := st.ids[req.Item]; ok {
 		sc.exclude(i)
 	}
@@ -116,8 +120,15 @@ func (m *Model) Recommend(req Request) []Scored {
 	switch req.Type {
 	case Similar:
 		if i, ok := st.ids[req.Item]; ok {
-			st.similar(sc, i)
-			out = st.best(sc, &f, n, string(Similar), out)
+			for _, c := range st.similarList(sc, i) {
+				if len(out) == n {
+					break
+				}
+				if f.ok(sc, c.i) {
+					out = append(out, Scored{Item: st.items[c.i].name, Score: c.score, Reason: string(Similar)})
+					sc.markTaken(c.i)
+				}
+			}
 		}
 	case Together:
 		st.together(sc, req)
@@ -169,9 +180,31 @@ func (st *state) context(sc *scratch, req Request) int64 {
 // cosine of their kind-weighted co-occurrence counts.
 func (st *state) similar(sc *scratch, i uint32) {
 	wi := st.items[i].weight
-	for j, c := range st.items[i].co {
-		sc.vote(j, float64(c)/math.Sqrt(wi*st.items[j].weight))
+	sc.reserve(len(st.items[i].co))
+	for _, e := range st.items[i].co {
+		sc.vote(e.j, float64(e.w)/math.Sqrt(wi*st.items[e.j].weight))
 	}
+}
+
+// similarList returns the similar items of item i, best first, from the
+// cache or computed and cached. It scores in sc.
+func (st *state) similarList(sc *scratch, i uint32) []scoredIdx {
+	p := st.sims.slot(i)
+	ver := st.items[i].simVer
+	if l := p.Load(); l != nil && l.ver == ver && l.epoch == st.epoch && !st.simCacheOff {
+		return l.items
+	}
+	st.similar(sc, i)
+	items := make([]scoredIdx, 0, len(sc.items))
+	for k, j := range sc.items {
+		if s := sc.scores[k]; s > 0 {
+			items = append(items, scoredIdx{i: j, score: s})
+		}
+	}
+	st.sortScored(items)
+	// Readers that miss at once store equal lists.
+	p.Store(&simList{epoch: st.epoch, ver: ver, items: items})
+	return items
 }
 
 // together scores the items bought with the request's item and cart by
@@ -179,8 +212,8 @@ func (st *state) similar(sc *scratch, i uint32) {
 func (st *state) together(sc *scratch, req Request) {
 	seed := func(i uint32) {
 		x := &st.items[i]
-		for j, c := range x.bought {
-			sc.vote(j, float64(c)/float64(max(x.orders, 1)))
+		for _, e := range x.bought {
+			sc.vote(e.j, float64(e.w)/float64(max(x.orders, 1)))
 		}
 	}
 	if i, ok := st.ids[req.Item]; ok {
@@ -194,54 +227,74 @@ func (st *state) together(sc *scratch, req Request) {
 	}
 }
 
+// simCache holds each item's similar items, ranked and unfiltered, for
+// the readers to share: a reader that finds no valid list computes and
+// stores one. A list is valid while the item's co-occurrences and weight
+// are unchanged (item.simVer) and the popular lists have not been rebuilt
+// since (state.epoch): the weights of its neighbours, which the cosine
+// divides by, may be that old. Chunks never move, so that readers index
+// them under the read lock while only the writer adds chunks.
+type simCache struct {
+	chunks [][]atomic.Pointer[simList]
+}
+
+const simChunk = 1024
+
+type simList struct {
+	epoch uint64
+	ver   uint32
+	items []scoredIdx // best first, every score positive
+}
+
+// grow makes room for n items.
+func (c *simCache) grow(n int) {
+	for len(c.chunks)*simChunk < n {
+		c.chunks = append(c.chunks, make([]atomic.Pointer[simList], simChunk))
+	}
+}
+
+func (c *simCache) slot(i uint32) *atomic.Pointer[simList] {
+	return &c.chunks[i/simChunk][i%simChunk]
+}
+
 // filter decides which items a request may get.
 type filter struct {
 	st    *state
 	cat   string
+	catID uint32 // cat's id, when cat is set
 	avail func(string) bool
 }
 
 // ok reports whether item i may be recommended: in the category, not
 // excluded, not taken already, available.
 func (f *filter) ok(sc *scratch, i uint32) bool {
-	x := &f.st.items[i]
-	if f.cat != "" && x.category != f.cat {
+	if f.cat != "" && f.st.catOf[i] != f.catID {
 		return false
 	}
-	if sc.exclMark[i] == sc.gen || sc.scoreMark[i] == sc.gen && sc.score[i] < 0 { // or taken already
+	if k := sc.lookup(i); k >= 0 && sc.flags[k] != 0 { // excluded or taken already
 		return false
 	}
-	return f.avail == nil || f.avail(x.name)
+	return f.avail == nil || f.avail(f.st.items[i].name)
 }
 
 // best appends to out the best of the positively scored items that pass
 // f, up to n in all, and marks them taken.
 func (st *state) best(sc *scratch, f *filter, n int, reason string, out []Scored) []Scored {
 	cands := sc.out[:0]
-	for _, i := range sc.touched {
-		if s := sc.score[i]; s > 0 && (f.cat == "" || st.items[i].category == f.cat) {
+	for k, i := range sc.items {
+		if s := sc.scores[k]; s > 0 && sc.flags[k] == 0 && (f.cat == "" || st.catOf[i] == f.catID) {
 			cands = append(cands, scoredIdx{i: i, score: s})
 		}
 	}
 	sc.out = cands
-	// Best score first; ties go to the more popular item (read only for
-	// ties: the items are spread over memory).
-	order := func(a, b scoredIdx) int {
-		if c := cmp.Compare(b.score, a.score); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(st.items[b.i].pop, st.items[a.i].pop); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.i, b.i)
-	}
 	// Sort a few more than asked, and the rest only if the filters reject
 	// too many.
 	k := min(len(cands), 2*(n-len(out))+8)
-	selectTop(cands, k, order)
+	st.selectScored(cands, k)
+	st.sortScored(cands[:k])
 	for p := 0; p < len(cands) && len(out) < n; p++ {
 		if p == k {
-			selectTop(cands[k:], len(cands)-k, order)
+			st.sortScored(cands[k:])
 		}
 		if c := cands[p]; f.ok(sc, c.i) {
 			out = append(out, Scored{Item: st.items[c.i].name, Score: c.score, Reason: reason})
@@ -251,12 +304,80 @@ func (st *state) best(sc *scratch, f *filter, n int, reason string, out []Scored
 	return out
 }
 
+// better reports whether a ranks before b: a better score; on a tie, the
+// more popular item (read only for ties: the items are spread over
+// memory), then the lower index.
+func (st *state) better(a, b *scoredIdx) bool {
+	if a.score != b.score {
+		return a.score > b.score
+	}
+	if pa, pb := st.items[a.i].pop, st.items[b.i].pop; pa != pb {
+		return pa > pb
+	}
+	return a.i < b.i
+}
+
+// selectScored moves the k best of a to a[:k], in no order.
+func (st *state) selectScored(a []scoredIdx, k int) {
+	if k <= 0 || k >= len(a) {
+		return
+	}
+	lo, hi := 0, len(a)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if st.better(&a[mid], &a[lo]) {
+			a[mid], a[lo] = a[lo], a[mid]
+		}
+		if st.better(&a[hi], &a[lo]) {
+			a[hi], a[lo] = a[lo], a[hi]
+		}
+		if st.better(&a[mid], &a[hi]) {
+			a[mid], a[hi] = a[hi], a[mid]
+		}
+		pivot := a[hi]
+		p := lo
+		for i := lo; i < hi; i++ {
+			if st.better(&a[i], &pivot) {
+				a[i], a[p] = a[p], a[i]
+				p++
+			}
+		}
+		a[p], a[hi] = a[hi], a[p]
+		switch {
+		case p == k-1 || p == k:
+			return
+		case p < k:
+			lo = p + 1
+		default:
+			hi = p - 1
+		}
+	}
+}
+
+// sortScored sorts a best first.
+func (st *state) sortScored(a []scoredIdx) {
+	if len(a) > 32 {
+		slices.SortFunc(a, func(x, y scoredIdx) int {
+			if st.better(&x, &y) {
+				return -1
+			}
+			if st.better(&y, &x) {
+				return 1
+			}
+			return 0
+		})
+		return
+	}
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && st.better(&a[j], &a[j-1]); j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
 // markTaken records that item i is in the answer, so that no later list
 // adds it again.
-func (sc *scratch) markTaken(i uint32) {
-	sc.scoreMark[i] = sc.gen
-	sc.score[i] = -1
-}
+func (sc *scratch) markTaken(i uint32) { sc.flags[sc.entry(i)] |= taken }
 
 // fromList appends the best popular (or trending) items that pass f, up
 // to n in all.

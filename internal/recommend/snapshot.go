@@ -1,11 +1,13 @@
 package recommend
 
 import (
+	"cmp"
 	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 )
 
 // ErrBadSnapshot is returned (wrapped) by ReadFrom when its input is not a
@@ -14,7 +16,7 @@ var ErrBadSnapshot = errors.New("recommend: bad snapshot")
 
 const (
 	snapshotMagic   = "ecrm.recommend"
-	snapshotVersion = 1
+	snapshotVersion = 2 // 2 added the rings' stamps; ReadFrom reads 1 too
 )
 
 // snapshot is the gob form of a state. Sessions are renumbered densely;
@@ -27,6 +29,7 @@ type snapshot struct {
 	T0Set    bool
 	Observed uint64
 	NSess    int64
+	Pushes   uint64 // version 2
 	LastLive int64
 	Items    []snapItem
 	Sessions []snapSession
@@ -35,6 +38,7 @@ type snapshot struct {
 type snapItem struct {
 	Name, Category string
 	Ring           []uint32 // oldest first
+	RingSeq        []uint64 // the entries' stamps, parallel to Ring (version 2)
 	DF, Orders     int32
 	Weight         float64
 	Pop, Short     float64
@@ -103,7 +107,7 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 	snap := snapshot{
 		Magic: snapshotMagic, Version: snapshotVersion,
 		Now: st.now, T0: st.dec.t0, T0Set: st.dec.set,
-		Observed: st.observed, NSess: st.nSess, LastLive: st.lastLive,
+		Observed: st.observed, NSess: st.nSess, Pushes: st.pushes, LastLive: st.lastLive,
 	}
 	renum := make([]uint32, len(st.sessions))
 	for s := range st.sessions {
@@ -117,19 +121,19 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 			kinds[i] = byte(k)
 		}
 		snap.Sessions = append(snap.Sessions, snapSession{
-			Key: ss.key, ID: ss.id, Items: ss.items, Kinds: kinds, Last: ss.last, Serial: ss.serial,
+			Key: ss.key, ID: ss.id, Items: ss.items, Kinds: kinds, Last: st.hot[s].last, Serial: st.hot[s].serial,
 		})
 	}
 	snap.Items = make([]snapItem, len(st.items))
 	for i := range st.items {
 		x := &st.items[i]
-		r := x.ring.ordered()
+		r, seq := x.ring.ordered()
 		for j, s := range r {
 			r[j] = renum[s]
 		}
 		snap.Items[i] = snapItem{
-			Name: x.name, Category: x.category, Ring: r, DF: x.df, Orders: x.orders,
-			Weight: x.weight, Pop: x.pop, Short: x.short, Co: x.co, Bought: x.bought, Next: x.next, NextTot: x.nextTot,
+			Name: x.name, Category: x.category, Ring: r, RingSeq: seq, DF: x.df, Orders: x.orders,
+			Weight: x.weight, Pop: x.pop, Short: x.short, Co: x.co.toMap(), Bought: x.bought.toMap(), Next: x.next.toMap(), NextTot: x.nextTot,
 		}
 	}
 	if err := gob.NewEncoder(cw).Encode(&snap); err != nil {
@@ -156,7 +160,7 @@ func (m *Model) ReadFrom(r io.Reader) (int64, error) {
 	if err := gob.NewDecoder(src).Decode(&snap); err != nil {
 		return cr.n, fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 	}
-	if snap.Magic != snapshotMagic || snap.Version != snapshotVersion {
+	if snap.Magic != snapshotMagic || snap.Version < 1 || snap.Version > snapshotVersion {
 		return cr.n, fmt.Errorf("%w: magic %q version %d, want %q version %d",
 			ErrBadSnapshot, snap.Magic, snap.Version, snapshotMagic, snapshotVersion)
 	}
@@ -173,9 +177,11 @@ func (m *Model) ReadFrom(r io.Reader) (int64, error) {
 func fromSnapshot(snap *snapshot, cfg Config) (*state, error) {
 	st := newState(cfg)
 	st.now, st.observed, st.nSess, st.lastLive = snap.Now, snap.Observed, snap.NSess, snap.LastLive
+	st.pushes = snap.Pushes
 	st.dec = decay{t0: snap.T0, set: snap.T0Set}
 	nItems, nSess := uint32(len(snap.Items)), uint32(len(snap.Sessions))
 	st.sessions = make([]session, nSess)
+	st.hot = make([]sessHot, nSess)
 	for s, ss := range snap.Sessions {
 		if len(ss.Items) != len(ss.Kinds) {
 			return nil, fmt.Errorf("%w: session %d has %d items and %d kinds", ErrBadSnapshot, s, len(ss.Items), len(ss.Kinds))
@@ -184,7 +190,8 @@ func fromSnapshot(snap *snapshot, cfg Config) (*state, error) {
 		if len(items) > cfg.MaxSessionLen {
 			items, kinds = items[len(items)-cfg.MaxSessionLen:], kinds[len(kinds)-cfg.MaxSessionLen:]
 		}
-		out := session{key: ss.Key, id: ss.ID, last: ss.Last, serial: ss.Serial, used: true,
+		st.hot[s] = sessHot{last: ss.Last, serial: ss.Serial}
+		out := session{key: ss.Key, id: ss.ID, used: true,
 			items: make([]uint32, len(items)), kinds: make([]Kind, len(kinds))}
 		for j, i := range items {
 			k := Kind(kinds[j])
@@ -200,16 +207,28 @@ func fromSnapshot(snap *snapshot, cfg Config) (*state, error) {
 			st.live[out.key] = uint32(s)
 		}
 		st.sessions[s] = out
+		st.syncHot(uint32(s))
 	}
 	st.items = make([]item, nItems)
+	st.logDF = make([]float64, nItems)
+	st.sims.grow(int(nItems))
+	st.catOf = make([]uint32, nItems)
 	for i, x := range snap.Items {
 		if _, dup := st.ids[x.Name]; dup || x.Name == "" {
 			return nil, fmt.Errorf("%w: item %d has a duplicate or empty id", ErrBadSnapshot, i)
 		}
 		st.ids[x.Name] = uint32(i)
-		r := x.Ring
+		r, seq := x.Ring, x.RingSeq
+		if snap.Version == 1 {
+			seq = nil
+		} else if len(seq) != len(r) {
+			return nil, fmt.Errorf("%w: item %d has %d ring entries and %d stamps", ErrBadSnapshot, i, len(r), len(seq))
+		}
 		if len(r) > cfg.SessionsPerItem {
 			r = r[len(r)-cfg.SessionsPerItem:]
+			if seq != nil {
+				seq = seq[len(seq)-cfg.SessionsPerItem:]
+			}
 		}
 		for _, s := range r {
 			if s >= nSess {
@@ -225,10 +244,15 @@ func fromSnapshot(snap *snapshot, cfg Config) (*state, error) {
 			}
 		}
 		st.items[i] = item{
-			name: x.Name, category: x.Category, ring: ring{s: append([]uint32(nil), r...)},
-			df: x.DF, logDF: math.Log(float64(max(x.DF, 1))), orders: x.Orders, weight: x.Weight, pop: x.Pop, short: x.Short,
-			co: x.Co, bought: x.Bought, next: x.Next, nextTot: x.NextTot,
+			name: x.Name, ring: ring{s: append([]uint32(nil), r...), seq: append([]uint64(nil), seq...)},
+			df: x.DF, orders: x.Orders, weight: x.Weight, pop: x.Pop, short: x.Short,
+			co: nbrsOf(x.Co), bought: nbrsOf(x.Bought), next: nbrsOf(x.Next), nextTot: x.NextTot,
 		}
+		st.logDF[i] = math.Log(float64(max(x.DF, 1)))
+		st.setCategory(uint32(i), x.Category)
+	}
+	if snap.Version == 1 {
+		st.stampV1()
 	}
 	for s := range st.sessions {
 		if ss := &st.sessions[s]; ss.refs == 0 && ss.key == "" {
@@ -237,4 +261,31 @@ func fromSnapshot(snap *snapshot, cfg Config) (*state, error) {
 	}
 	st.refresh()
 	return st, nil
+}
+
+// stampV1 stamps the rings of a version 1 snapshot, which has no stamps:
+// by their sessions' latest event, then creation, so that the most recent
+// ring entries are those of the most recent sessions.
+func (st *state) stampV1() {
+	type entry struct {
+		i uint32
+		p int
+	}
+	var all []entry
+	for i := range st.items {
+		r := &st.items[i].ring
+		r.seq = make([]uint64, len(r.s))
+		for p := range r.s {
+			all = append(all, entry{uint32(i), p})
+		}
+	}
+	slices.SortFunc(all, func(a, b entry) int {
+		sa, sb := &st.hot[st.items[a.i].ring.s[a.p]], &st.hot[st.items[b.i].ring.s[b.p]]
+		return cmp.Or(cmp.Compare(sa.last, sb.last), cmp.Compare(sa.serial, sb.serial),
+			cmp.Compare(a.i, b.i), cmp.Compare(a.p, b.p))
+	})
+	for k, e := range all {
+		st.items[e.i].ring.seq[e.p] = uint64(k + 1)
+	}
+	st.pushes = uint64(len(all))
 }

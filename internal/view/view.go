@@ -1,7 +1,8 @@
 // Package view is personalize's local copy of the profiles and identities
 // topics: every replica tails both compacted topics into a local store, and
-// keeps the hot set of decoded profiles in memory
-// (github.com/dgraph-io/ristretto/v2) so reads are answered without I/O.
+// keeps in memory every identifier, every profile's brief (what a page's
+// recommendation needs of it) and the hot set of decoded profiles
+// (github.com/dgraph-io/ristretto/v2), so pages are answered without I/O.
 package view
 
 import (
@@ -42,10 +43,12 @@ type View struct {
 	topics kafka.Topics
 	db     *store.DB
 	cache  *ristretto.Cache[string, *profile.Profile]
-	// ids caches identifier → profile id, the store read every lookup by
-	// identifier would otherwise make.
-	ids *ristretto.Cache[string, string]
-	log *slog.Logger
+	// idx holds every identifier → profile id of the store, and briefs
+	// every profile id → Brief: both in memory the collector does not
+	// scan, filled at New and kept by the tailers.
+	idx    *table
+	briefs *table
+	log    *slog.Logger
 
 	// stripes serialise a cache fill with the invalidation of the same
 	// profile, so a fill never puts back a value older than the store's.
@@ -69,25 +72,26 @@ func New(kcfg kafka.Config, db *store.DB, opts Options, logger *slog.Logger, reg
 	if err != nil {
 		return nil, fmt.Errorf("profile cache: %w", err)
 	}
-	ids, err := ristretto.NewCache(&ristretto.Config[string, string]{
-		NumCounters: max(opts.CacheBytes/8/10, 1000), // an eighth of the budget, ~100 bytes an entry
-		MaxCost:     opts.CacheBytes / 8,
-		BufferItems: 64,
-	})
-	if err != nil {
-		cache.Close()
-		return nil, fmt.Errorf("identifier cache: %w", err)
-	}
 	v := &View{
-		kcfg: kcfg, topics: kcfg.Topics(), db: db, cache: cache, ids: ids, seed: maphash.MakeSeed(),
+		kcfg: kcfg, topics: kcfg.Topics(), db: db, cache: cache, idx: newTable(), briefs: newTable(), seed: maphash.MakeSeed(),
 		log: logger.With("component", "view"),
 		hits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ecrm_view_cache_hits_total", Help: "Profile reads answered from the in-memory hot set."}),
 		misses: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ecrm_view_cache_misses_total", Help: "Profile reads that went to the local store."}),
 	}
+	if err := v.load(); err != nil {
+		cache.Close()
+		return nil, err
+	}
 	if reg != nil {
-		reg.MustRegister(v.hits, v.misses)
+		reg.MustRegister(v.hits, v.misses,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ecrm_view_identifiers", Help: "Identifiers the view holds in memory."},
+				func() float64 { return float64(v.Memory().Identifiers) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ecrm_view_briefs", Help: "Profile briefs the view holds in memory."},
+				func() float64 { return float64(v.Memory().Briefs) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ecrm_view_memory_bytes", Help: "Bytes of the in-memory identifiers and briefs, dead space included."},
+				func() float64 { return float64(v.Memory().Bytes) }))
 	}
 	return v, nil
 }
@@ -117,7 +121,6 @@ func (v *View) Ready() bool { return v.running.Load() == 2 }
 // Close releases the in-memory cache.
 func (v *View) Close() {
 	v.cache.Close()
-	v.ids.Close()
 }
 
 // Lookup returns the profile an identifier (`u:<userId>`, `a:<anonymousId>`,
@@ -140,24 +143,31 @@ func (v *View) Lookup(identifier string) (*profile.Profile, error) {
 
 // profileID returns the profile id an identifier (u:, a:, e:) points to.
 func (v *View) profileID(id string) (string, error) {
-	if pid, ok := v.ids.Get(id); ok {
+	if pid, ok := v.idx.get(id); ok {
 		return pid, nil
 	}
-	// As for profiles: the fill holds the identifier's stripe, so an
-	// invalidation of the same identifier waits for it and then drops it.
-	mu := &v.stripes[maphash.String(v.seed, id)%uint64(len(v.stripes))]
-	mu.Lock()
-	defer mu.Unlock()
-	raw, err := v.db.Get([]byte("i/" + id))
-	if errors.Is(err, store.ErrNotFound) {
-		return "", ErrNotFound
+	return "", ErrNotFound
+}
+
+// Brief returns the brief of the profile an identifier (`u:<userId>`,
+// `a:<anonymousId>`, `e:<email>` or a profile id) belongs to, from memory.
+func (v *View) Brief(identifier string) (Brief, error) {
+	id, ok := identity.Lookup(identifier)
+	if !ok {
+		return Brief{}, ErrBadIdentifier
 	}
-	if err != nil {
-		return "", err
+	pid := id
+	if !isProfileID(id) {
+		var ok bool
+		if pid, ok = v.idx.get(id); !ok {
+			return Brief{}, ErrNotFound
+		}
 	}
-	pid := string(raw)
-	v.ids.Set(id, pid, int64(len(id)+len(pid)+64))
-	return pid, nil
+	raw, ok := v.briefs.get(pid)
+	if !ok {
+		return Brief{}, ErrNotFound
+	}
+	return Brief{raw: raw}, nil
 }
 
 // Profile returns the profile with the given profile id.
@@ -226,6 +236,8 @@ func (t *tailer) Open(_ context.Context, partition int) (int64, error) {
 
 func (t *tailer) Handle(_ context.Context, partition int, msgs []kafka.Message) error {
 	wb := t.v.db.NewBatch()
+	var briefs []briefAt // of the profiles' messages, in order
+	var buf []byte
 	for _, m := range msgs {
 		k := append([]byte(t.prefix), m.Key...)
 		if m.Value == nil {
@@ -233,6 +245,24 @@ func (t *tailer) Handle(_ context.Context, partition int, msgs []kafka.Message) 
 		} else {
 			wb.Set(k, m.Value)
 		}
+		if t.prefix != "p/" {
+			continue
+		}
+		bk := append([]byte(briefPrefix), m.Key...)
+		start := len(buf)
+		var err error
+		if m.Value != nil {
+			if buf, err = briefOf(buf, m.Value); err != nil {
+				t.v.log.Warn("profile snapshot without a brief: it does not decode", "profile", string(m.Key), "err", err)
+			}
+		}
+		if m.Value == nil || err != nil {
+			wb.Delete(bk)
+			briefs = append(briefs, briefAt{del: true})
+			continue
+		}
+		wb.Set(bk, buf[start:])
+		briefs = append(briefs, briefAt{start: start, end: len(buf)})
 	}
 	var off [8]byte
 	binary.BigEndian.PutUint64(off[:], uint64(msgs[len(msgs)-1].Offset+1))
@@ -240,15 +270,31 @@ func (t *tailer) Handle(_ context.Context, partition int, msgs []kafka.Message) 
 	if err := wb.CommitNoSync(); err != nil {
 		return err
 	}
-	for _, m := range msgs {
+	for i, m := range msgs {
+		key := string(m.Key)
 		switch t.prefix {
 		case "p/":
-			invalidate(t.v, t.v.cache, string(m.Key))
+			if b := briefs[i]; b.del {
+				t.v.briefs.del(key)
+			} else {
+				t.v.briefs.set(key, alias(buf[b.start:b.end]))
+			}
+			invalidate(t.v, t.v.cache, key)
 		case "i/":
-			invalidate(t.v, t.v.ids, string(m.Key))
+			if m.Value == nil {
+				t.v.idx.del(key)
+			} else {
+				t.v.idx.set(key, alias(m.Value))
+			}
 		}
 	}
 	return nil
+}
+
+// briefAt locates the brief of one message in Handle's buffer.
+type briefAt struct {
+	start, end int
+	del        bool
 }
 
 func (t *tailer) Close(int) {}

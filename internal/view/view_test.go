@@ -54,7 +54,6 @@ func TestLookupFollowsTheTopics(t *testing.T) {
 				t.Fatalf("Lookup(%s) = %+v, %v; want profile %s with %d events", identifier, p, err, wantID, wantEvents)
 			}
 			v.cache.Wait()
-			v.ids.Wait()
 		}
 	}
 	put(profiles, "pr_1", prof("pr_1", 1))

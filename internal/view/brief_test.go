@@ -1,0 +1,249 @@
+package view
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecrm/ecrm/internal/kafka"
+	"github.com/ecrm/ecrm/internal/profile"
+	"github.com/ecrm/ecrm/internal/store"
+)
+
+// TestTableAgainstAMap applies random sets and deletes to a table and to a
+// map and compares them, with a hash that collides often, so the overflow
+// path and compaction (many overwrites) are taken. Values handed out
+// before later writes must not change.
+func TestTableAgainstAMap(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hash func(string) uint64
+	}{
+		{"maphash", nil},
+		{"colliding", func(s string) uint64 { return uint64(len(s)%3) * tableShards }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tb := newTable()
+			if tc.hash != nil {
+				tb.hash = tc.hash
+			}
+			want := map[string]string{}
+			type held struct{ key, v, copy string }
+			var kept []held
+			r := rand.New(rand.NewPCG(1, 2))
+			for step := range 60000 {
+				key := fmt.Sprintf("k%d", r.IntN(300))
+				switch r.IntN(4) {
+				case 0:
+					tb.del(key)
+					delete(want, key)
+				default:
+					// Built in a buffer reused for the next key: the table copies.
+					buf := []byte(strings.Repeat(fmt.Sprint(step), 1+r.IntN(20)))
+					tb.set(alias(buf), string(buf))
+					want[key] = string(buf)
+					tb.set(key, string(buf))
+					tb.del(string(buf))
+					clear(buf)
+				}
+				if step%97 == 0 {
+					if v, ok := tb.get(key); ok {
+						kept = append(kept, held{key, v, strings.Clone(v)})
+					}
+				}
+			}
+			if tb.len() != len(want) {
+				t.Errorf("len() = %d, want %d", tb.len(), len(want))
+			}
+			for i := range 300 {
+				key := fmt.Sprintf("k%d", i)
+				got, ok := tb.get(key)
+				w, wok := want[key]
+				if ok != wok || got != w {
+					t.Fatalf("get(%s) = %q, %v; want %q, %v", key, got, ok, w, wok)
+				}
+			}
+			for _, h := range kept {
+				if h.v != h.copy {
+					t.Fatalf("value of %s handed out earlier changed from %q to %q", h.key, h.copy, h.v)
+				}
+			}
+			// Without reclaiming, the arenas would hold every record ever
+			// written: some 8 MB.
+			if b := tb.bytes(); b > tableShards*2*compactMin+64<<10 {
+				t.Errorf("arenas hold %d bytes for %d small keys: dead records are not reclaimed", b, tb.len())
+			}
+		})
+	}
+}
+
+func testView(t *testing.T, db *store.DB) *View {
+	t.Helper()
+	v, err := New(kafka.Config{}, db, Options{CacheBytes: 1 << 20}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	return v
+}
+
+func testProfile(id string, recent, cart, bought []string) *profile.Profile {
+	p := profile.New(id, "a:x")
+	at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	for i, r := range recent {
+		p.RecentItems = append(p.RecentItems, profile.RecentItem{ID: r, At: at.Add(-time.Duration(i) * time.Minute)})
+	}
+	for _, c := range cart {
+		p.Cart.Lines = append(p.Cart.Lines, profile.CartLine{ProductID: c, Quantity: 1})
+	}
+	p.Orders.Bought = bought
+	return p
+}
+
+func briefLists(b Brief) [3][]string {
+	return [3][]string{b.Recent(nil), b.Cart(nil), b.Bought(nil)}
+}
+
+// TestBriefFollowsTheTopics: the brief of the profile an identifier points
+// to follows the profile's snapshots, the identifier's re-pointing and the
+// tombstones; a snapshot that does not decode leaves no stale brief.
+func TestBriefFollowsTheTopics(t *testing.T) {
+	db, err := store.Open(t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	v := testView(t, db)
+	profiles := &tailer{v: v, topic: "profiles", prefix: "p/"}
+	ids := &tailer{v: v, topic: "identities", prefix: "i/"}
+	off := int64(0)
+	put := func(tl *tailer, key string, value []byte) {
+		t.Helper()
+		off++
+		if err := tl.Handle(context.Background(), 0, []kafka.Message{{Key: []byte(key), Value: value, Offset: off}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap := func(p *profile.Profile) []byte {
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	check := func(identifier string, want [3][]string) {
+		t.Helper()
+		b, err := v.Brief(identifier)
+		if err != nil {
+			t.Fatalf("Brief(%s): %v", identifier, err)
+		}
+		if got := briefLists(b); !slices.EqualFunc(got[:], want[:], slices.Equal) {
+			t.Fatalf("Brief(%s) = %q, want %q", identifier, got, want)
+		}
+	}
+	put(profiles, "p_1", snap(testProfile("p_1", []string{"b", "a"}, []string{"c"}, []string{"d", "é"})))
+	put(ids, "a:x", []byte("p_1"))
+	check("a:x", [3][]string{{"b", "a"}, {"c"}, {"d", "é"}})
+	check("p_1", [3][]string{{"b", "a"}, {"c"}, {"d", "é"}})
+	put(profiles, "p_1", snap(testProfile("p_1", []string{"z", "b", "a"}, nil, []string{"d", "é"})))
+	check("a:x", [3][]string{{"z", "b", "a"}, nil, {"d", "é"}})
+	put(profiles, "p_2", snap(testProfile("p_2", nil, []string{"q", "r"}, nil)))
+	put(ids, "a:x", []byte("p_2"))
+	check("a:x", [3][]string{nil, {"q", "r"}, nil})
+	// Several messages in one batch, as the tailer receives them.
+	off++
+	if err := profiles.Handle(context.Background(), 0, []kafka.Message{
+		{Key: []byte("p_3"), Value: snap(testProfile("p_3", []string{"m"}, nil, nil)), Offset: off},
+		{Key: []byte("p_2"), Value: []byte(`{"cart":`), Offset: off + 1},
+		{Key: []byte("p_4"), Value: snap(testProfile("p_4", nil, nil, []string{"n"})), Offset: off + 2},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	off += 2
+	if _, err := v.Brief("a:x"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Brief after an undecodable snapshot: %v, want ErrNotFound (no stale brief)", err)
+	}
+	check("p_3", [3][]string{{"m"}, nil, nil})
+	check("p_4", [3][]string{nil, nil, {"n"}})
+	put(profiles, "p_3", nil)
+	put(ids, "a:x", nil)
+	for _, id := range []string{"a:x", "p_3"} {
+		if _, err := v.Brief(id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Brief(%s) after the tombstones: %v, want ErrNotFound", id, err)
+		}
+	}
+	if _, err := v.Brief("x:nonsense"); !errors.Is(err, ErrBadIdentifier) {
+		t.Errorf("Brief(x:nonsense): %v, want ErrBadIdentifier", err)
+	}
+
+	// A view opened again on the store has the same identifiers and briefs.
+	w := testView(t, db)
+	if _, err := w.Brief("p_3"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("reopened: Brief(p_3): %v, want ErrNotFound", err)
+	}
+	b, err := w.Brief("p_4")
+	if err != nil || !slices.Equal(b.Bought(nil), []string{"n"}) {
+		t.Errorf("reopened: Brief(p_4) = %q, %v", briefLists(b), err)
+	}
+	if w.idx.len() != 0 || w.briefs.len() != 2 {
+		t.Errorf("reopened: %d identifiers and %d briefs, want 0 and 2 (p_1, p_4)", w.idx.len(), w.briefs.len())
+	}
+}
+
+// TestBriefsOfAnOlderStore: a store whose profiles were written without
+// briefs gets them when a view opens it, once.
+func TestBriefsOfAnOlderStore(t *testing.T) {
+	db, err := store.Open(t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	b := db.NewBatch()
+	for i := range 5000 {
+		p := testProfile(fmt.Sprint("p_", i), []string{fmt.Sprint("r", i)}, nil, []string{fmt.Sprint("o", i)})
+		raw, _ := json.Marshal(p)
+		b.Set([]byte(fmt.Sprint("p/p_", i)), raw)
+		b.Set([]byte(fmt.Sprint("i/u:user", i)), []byte(fmt.Sprint("p_", i)))
+	}
+	b.Set([]byte("p/p_bad"), []byte("{"))
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	v := testView(t, db)
+	if v.briefs.len() != 5000 || v.idx.len() != 5000 {
+		t.Fatalf("%d briefs and %d identifiers, want 5000 of each", v.briefs.len(), v.idx.len())
+	}
+	br, err := v.Brief("u:user4321")
+	if err != nil || !slices.Equal(br.Recent(nil), []string{"r4321"}) || !slices.Equal(br.Bought(nil), []string{"o4321"}) {
+		t.Errorf("Brief(u:user4321) = %q, %v", briefLists(br), err)
+	}
+	if _, err := db.Get([]byte(briefsKey)); err != nil {
+		t.Errorf("the store is not marked as having briefs: %v", err)
+	}
+}
+
+// TestAppendBriefIsTheTailersBrief: the brief AppendBrief makes of a
+// profile is the one the tailer makes of its snapshot.
+func TestAppendBriefIsTheTailersBrief(t *testing.T) {
+	for _, p := range []*profile.Profile{
+		testProfile("p_1", nil, nil, nil),
+		testProfile("p_1", []string{"a", strings.Repeat("x", 300)}, []string{"c", "c"}, []string{"\"q\"", "ü"}),
+	} {
+		raw, _ := json.Marshal(p)
+		got, err := briefOf(nil, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := AppendBrief(nil, p); string(got) != string(want) {
+			t.Errorf("briefOf(snapshot) = %q, AppendBrief(profile) = %q", got, want)
+		}
+	}
+}
