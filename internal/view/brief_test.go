@@ -85,6 +85,50 @@ func TestTableAgainstAMap(t *testing.T) {
 	}
 }
 
+// testStore opens a store in a temporary directory for the test.
+func testStore(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// feed hands messages to a view's tailers as the topics deliver them:
+// prefix "p/" for the profiles topic, "i/" for the identities, at
+// increasing offsets of partition 0.
+type feed struct {
+	tailers map[string]*tailer
+	off     int64
+}
+
+func newFeed(v *View) *feed {
+	return &feed{tailers: map[string]*tailer{
+		"p/": {v: v, topic: "profiles", prefix: "p/"},
+		"i/": {v: v, topic: "identities", prefix: "i/"},
+	}}
+}
+
+// put hands one message (a nil value is a tombstone).
+func (f *feed) put(t *testing.T, prefix, key string, value []byte) {
+	t.Helper()
+	f.batch(t, prefix, kafka.Message{Key: []byte(key), Value: value})
+}
+
+// batch hands msgs in one call, as a fetch brings them.
+func (f *feed) batch(t *testing.T, prefix string, msgs ...kafka.Message) {
+	t.Helper()
+	for i := range msgs {
+		f.off++
+		msgs[i].Offset = f.off
+	}
+	if err := f.tailers[prefix].Handle(context.Background(), 0, msgs); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func testView(t *testing.T, db *store.DB) *View {
 	t.Helper()
 	v, err := New(kafka.Config{}, db, Options{CacheBytes: 1 << 20}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
@@ -116,22 +160,10 @@ func briefLists(b Brief) [3][]string {
 // to follows the profile's snapshots, the identifier's re-pointing and the
 // tombstones; a snapshot that does not decode leaves no stale brief.
 func TestBriefFollowsTheTopics(t *testing.T) {
-	db, err := store.Open(t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testStore(t)
 	v := testView(t, db)
-	profiles := &tailer{v: v, topic: "profiles", prefix: "p/"}
-	ids := &tailer{v: v, topic: "identities", prefix: "i/"}
-	off := int64(0)
-	put := func(tl *tailer, key string, value []byte) {
-		t.Helper()
-		off++
-		if err := tl.Handle(context.Background(), 0, []kafka.Message{{Key: []byte(key), Value: value, Offset: off}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f := newFeed(v)
+	put := func(prefix, key string, value []byte) { t.Helper(); f.put(t, prefix, key, value) }
 	snap := func(p *profile.Profile) []byte {
 		b, err := json.Marshal(p)
 		if err != nil {
@@ -149,32 +181,27 @@ func TestBriefFollowsTheTopics(t *testing.T) {
 			t.Fatalf("Brief(%s) = %q, want %q", identifier, got, want)
 		}
 	}
-	put(profiles, "p_1", snap(testProfile("p_1", []string{"b", "a"}, []string{"c"}, []string{"d", "é"})))
-	put(ids, "a:x", []byte("p_1"))
+	put("p/", "p_1", snap(testProfile("p_1", []string{"b", "a"}, []string{"c"}, []string{"d", "é"})))
+	put("i/", "a:x", []byte("p_1"))
 	check("a:x", [3][]string{{"b", "a"}, {"c"}, {"d", "é"}})
 	check("p_1", [3][]string{{"b", "a"}, {"c"}, {"d", "é"}})
-	put(profiles, "p_1", snap(testProfile("p_1", []string{"z", "b", "a"}, nil, []string{"d", "é"})))
+	put("p/", "p_1", snap(testProfile("p_1", []string{"z", "b", "a"}, nil, []string{"d", "é"})))
 	check("a:x", [3][]string{{"z", "b", "a"}, nil, {"d", "é"}})
-	put(profiles, "p_2", snap(testProfile("p_2", nil, []string{"q", "r"}, nil)))
-	put(ids, "a:x", []byte("p_2"))
+	put("p/", "p_2", snap(testProfile("p_2", nil, []string{"q", "r"}, nil)))
+	put("i/", "a:x", []byte("p_2"))
 	check("a:x", [3][]string{nil, {"q", "r"}, nil})
 	// Several messages in one batch, as the tailer receives them.
-	off++
-	if err := profiles.Handle(context.Background(), 0, []kafka.Message{
-		{Key: []byte("p_3"), Value: snap(testProfile("p_3", []string{"m"}, nil, nil)), Offset: off},
-		{Key: []byte("p_2"), Value: []byte(`{"cart":`), Offset: off + 1},
-		{Key: []byte("p_4"), Value: snap(testProfile("p_4", nil, nil, []string{"n"})), Offset: off + 2},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	off += 2
+	f.batch(t, "p/",
+		kafka.Message{Key: []byte("p_3"), Value: snap(testProfile("p_3", []string{"m"}, nil, nil))},
+		kafka.Message{Key: []byte("p_2"), Value: []byte(`{"cart":`)},
+		kafka.Message{Key: []byte("p_4"), Value: snap(testProfile("p_4", nil, nil, []string{"n"}))})
 	if _, err := v.Brief("a:x"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Brief after an undecodable snapshot: %v, want ErrNotFound (no stale brief)", err)
 	}
 	check("p_3", [3][]string{{"m"}, nil, nil})
 	check("p_4", [3][]string{nil, nil, {"n"}})
-	put(profiles, "p_3", nil)
-	put(ids, "a:x", nil)
+	put("p/", "p_3", nil)
+	put("i/", "a:x", nil)
 	for _, id := range []string{"a:x", "p_3"} {
 		if _, err := v.Brief(id); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Brief(%s) after the tombstones: %v, want ErrNotFound", id, err)
@@ -201,11 +228,7 @@ func TestBriefFollowsTheTopics(t *testing.T) {
 // TestBriefsOfAnOlderStore: a store whose profiles were written without
 // briefs gets them when a view opens it, once.
 func TestBriefsOfAnOlderStore(t *testing.T) {
-	db, err := store.Open(t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testStore(t)
 	b := db.NewBatch()
 	for i := range 5000 {
 		p := testProfile(fmt.Sprint("p_", i), []string{fmt.Sprint("r", i)}, nil, []string{fmt.Sprint("o", i)})

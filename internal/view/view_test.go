@@ -1,16 +1,11 @@
 package view
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"testing"
 
-	"github.com/ecrm/ecrm/internal/kafka"
 	"github.com/ecrm/ecrm/internal/profile"
-	"github.com/ecrm/ecrm/internal/store"
 )
 
 // TestLookupFollowsTheTopics writes profile and identity records as the
@@ -18,27 +13,9 @@ import (
 // warm: a re-pointed identifier, a changed profile and a tombstone are
 // seen at once.
 func TestLookupFollowsTheTopics(t *testing.T) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := store.Open(t.TempDir(), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	v, err := New(kafka.Config{}, db, Options{CacheBytes: 1 << 20}, log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Close)
-	profiles := &tailer{v: v, topic: "profiles", prefix: "p/"}
-	ids := &tailer{v: v, topic: "identities", prefix: "i/"}
-	off := int64(0)
-	put := func(tl *tailer, key string, value []byte) {
-		t.Helper()
-		off++
-		if err := tl.Handle(context.Background(), 0, []kafka.Message{{Key: []byte(key), Value: value, Offset: off}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	v := testView(t, testStore(t))
+	f := newFeed(v)
+	put := func(prefix, key string, value []byte) { t.Helper(); f.put(t, prefix, key, value) }
 	prof := func(id string, events int64) []byte {
 		p := profile.New(id, "a:x")
 		p.Events = events
@@ -56,18 +33,18 @@ func TestLookupFollowsTheTopics(t *testing.T) {
 			v.cache.Wait()
 		}
 	}
-	put(profiles, "pr_1", prof("pr_1", 1))
-	put(ids, "a:x", []byte("pr_1"))
+	put("p/", "pr_1", prof("pr_1", 1))
+	put("i/", "a:x", []byte("pr_1"))
 	lookup("a:x", "pr_1", 1)
-	put(profiles, "pr_1", prof("pr_1", 2))
+	put("p/", "pr_1", prof("pr_1", 2))
 	lookup("a:x", "pr_1", 2)
 	// A merge: a:x now belongs to pr_2.
-	put(profiles, "pr_2", prof("pr_2", 7))
-	put(ids, "a:x", []byte("pr_2"))
+	put("p/", "pr_2", prof("pr_2", 7))
+	put("i/", "a:x", []byte("pr_2"))
 	lookup("a:x", "pr_2", 7)
 	// An erasure: both gone.
-	put(profiles, "pr_2", nil)
-	put(ids, "a:x", nil)
+	put("p/", "pr_2", nil)
+	put("i/", "a:x", nil)
 	if _, err := v.Lookup("a:x"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Lookup after the tombstones: %v, want ErrNotFound", err)
 	}
