@@ -109,8 +109,15 @@ func (m *Model) getScratch(st *state) *scratch {
 // minVBits is log2 of the score table's size when a request starts.
 const minVBits = 9
 
-// vclear empties the score table and arrays.
+// vclear empties the score table and arrays: the whole table at once
+// unless its items are few (clearing a slot costs far less than finding
+// an item's).
 func (sc *scratch) vclear() {
+	if len(sc.vtab) <= 16*len(sc.items) {
+		clear(sc.vtab)
+		sc.items, sc.scores, sc.flags = sc.items[:0], sc.scores[:0], sc.flags[:0]
+		return
+	}
 	mask := uint32(len(sc.vtab) - 1)
 	for _, i := range sc.items {
 		h := (i * 0x9e3779b1) >> (32 - sc.vbits)
