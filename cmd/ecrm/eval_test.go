@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ecrm/ecrm/internal/recommend"
 )
 
 // diginetica is the smallest split of the shared next-item benchmarks.
@@ -177,7 +180,7 @@ func TestEvalHelp(t *testing.T) {
 	if err := evalCmd(context.Background(), []string{"-h"}, &stdout, &stderr); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("eval -h = %v, want flag.ErrHelp", err)
 	}
-	for _, f := range []string{"-train", "-test", "-k int", "(default 20)", "-neighbors int", "(default 100)"} {
+	for _, f := range []string{"-train", "-test", "-k int", "(default 20)", "-neighbors int", fmt.Sprintf("(default %d)", recommend.DefaultNeighbors)} {
 		if !strings.Contains(stderr.String(), f) {
 			t.Errorf("eval -h does not mention %q:\n%s", f, stderr.String())
 		}

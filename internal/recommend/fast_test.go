@@ -18,13 +18,21 @@ import (
 // items) that observed random sessions over a few items.
 func randomModel(t *testing.T, r *rand.Rand) *Model {
 	t.Helper()
+	return randomModelOf(t, r, 0)
+}
+
+// randomModelOf is randomModel over nItems items (0: 5 to 34).
+func randomModelOf(t *testing.T, r *rand.Rand, nItems int) *Model {
+	t.Helper()
 	m, err := New(Config{SessionsPerItem: 1 + r.IntN(8), SampleSize: 1 + r.IntN(12), Neighbors: 1 + r.IntN(6),
 		MaxSessionLen: 2 + r.IntN(6), MaxItemNeighbors: 2 + r.IntN(5)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	at := t0
-	nItems := 5 + r.IntN(30)
+	if nItems == 0 {
+		nItems = 5 + r.IntN(30)
+	}
 	for s := range 20 + r.IntN(80) {
 		for range 1 + r.IntN(12) {
 			in := Interaction{Visitor: fmt.Sprint("v", s), Item: fmt.Sprint("i", r.IntN(nItems)),
@@ -134,10 +142,16 @@ func referenceSKNN(st *state, ctx []uint32, self int64) map[uint32]float64 {
 // referenceSKNN on random models and contexts.
 func TestSKNNReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for trial := range 200 {
-		m := randomModel(t, r)
+	for trial := range 240 {
+		m, ctx := (*Model)(nil), []uint32(nil)
+		if trial < 200 {
+			m = randomModel(t, r)
+			ctx = make([]uint32, 1+r.IntN(8))
+		} else { // contexts of more than 64 distinct items, up to 200
+			m = randomModelOf(t, r, 300)
+			ctx = make([]uint32, 60+r.IntN(200))
+		}
 		st := m.st
-		ctx := make([]uint32, 1+r.IntN(8))
 		for p := range ctx {
 			ctx[p] = uint32(r.IntN(len(st.items)))
 		}

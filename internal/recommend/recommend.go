@@ -120,7 +120,7 @@ func (m *Model) Recommend(req Request) []Scored {
 	switch req.Type {
 	case Similar:
 		if i, ok := st.ids[req.Item]; ok {
-			for _, c := range st.similarList(sc, i) {
+			for _, c := range st.similarList(i) {
 				if len(out) == n {
 					break
 				}
@@ -176,29 +176,21 @@ func (st *state) context(sc *scratch, req Request) int64 {
 	return self
 }
 
-// similar scores the items seen in the same sessions as item i by the
-// cosine of their kind-weighted co-occurrence counts.
-func (st *state) similar(sc *scratch, i uint32) {
-	wi := st.items[i].weight
-	sc.reserve(len(st.items[i].co))
-	for _, e := range st.items[i].co {
-		sc.vote(e.j, float64(e.w)/math.Sqrt(wi*st.items[e.j].weight))
-	}
-}
-
 // similarList returns the similar items of item i, best first, from the
-// cache or computed and cached. It scores in sc.
-func (st *state) similarList(sc *scratch, i uint32) []scoredIdx {
+// cache or computed and cached: the items seen in the same sessions, by
+// the cosine of their kind-weighted co-occurrence counts. Its
+// co-occurrences are distinct items, scored at once.
+func (st *state) similarList(i uint32) []scoredIdx {
 	p := st.sims.slot(i)
 	ver := st.items[i].simVer
 	if l := p.Load(); l != nil && l.ver == ver && l.epoch == st.epoch && !st.simCacheOff {
 		return l.items
 	}
-	st.similar(sc, i)
-	items := make([]scoredIdx, 0, len(sc.items))
-	for k, j := range sc.items {
-		if s := sc.scores[k]; s > 0 {
-			items = append(items, scoredIdx{i: j, score: s})
+	x := &st.items[i]
+	items := make([]scoredIdx, 0, len(x.co))
+	for _, e := range x.co {
+		if s := float64(e.w) / math.Sqrt(x.weight*st.items[e.j].weight); s > 0 {
+			items = append(items, scoredIdx{i: e.j, score: s})
 		}
 	}
 	st.sortScored(items)
@@ -280,28 +272,64 @@ func (f *filter) ok(sc *scratch, i uint32) bool {
 // best appends to out the best of the positively scored items that pass
 // f, up to n in all, and marks them taken.
 func (st *state) best(sc *scratch, f *filter, n int, reason string, out []Scored) []Scored {
-	cands := sc.out[:0]
-	for k, i := range sc.items {
-		if s := sc.scores[k]; s > 0 && sc.flags[k] == 0 && (f.cat == "" || st.catOf[i] == f.catID) {
-			cands = append(cands, scoredIdx{i: i, score: s})
-		}
+	if len(out) >= n {
+		return out
 	}
-	sc.out = cands
-	// Sort a few more than asked, and the rest only if the filters reject
-	// too many.
-	k := min(len(cands), 2*(n-len(out))+8)
-	st.selectScored(cands, k)
-	st.sortScored(cands[:k])
+	// Select a few more than asked, and all only if the filters (the
+	// caller's Available, asked only here) reject too many.
+	cands, all := st.topScored(sc, f, 2*(n-len(out))+8)
 	for p := 0; p < len(cands) && len(out) < n; p++ {
-		if p == k {
-			st.sortScored(cands[k:])
-		}
 		if c := cands[p]; f.ok(sc, c.i) {
 			out = append(out, Scored{Item: st.items[c.i].name, Score: c.score, Reason: reason})
 			sc.markTaken(c.i)
 		}
 	}
+	if len(out) < n && !all { // the rest, in order (those taken are flagged)
+		cands, _ = st.topScored(sc, f, max(len(sc.items), 1))
+		for p := 0; p < len(cands) && len(out) < n; p++ {
+			if c := cands[p]; f.ok(sc, c.i) {
+				out = append(out, Scored{Item: st.items[c.i].name, Score: c.score, Reason: reason})
+				sc.markTaken(c.i)
+			}
+		}
+	}
 	return out
+}
+
+// topScored returns the k best positively scored items that are neither
+// excluded nor taken and in f's category, best first, and whether they
+// are all such items. It selects as it goes: it keeps at most 2k, and
+// when they are 2k, the k best, whose worst score is then a floor below
+// which no later item can be among the k best.
+func (st *state) topScored(sc *scratch, f *filter, k int) ([]scoredIdx, bool) {
+	cands := sc.out[:0]
+	floor, all := 0.0, true
+	scores, flags := sc.scores[:len(sc.items)], sc.flags[:len(sc.items)]
+	for j, i := range sc.items {
+		s := scores[j]
+		if s <= 0 || s < floor || flags[j] != 0 || f.cat != "" && st.catOf[i] != f.catID {
+			continue
+		}
+		if len(cands) == 2*k {
+			st.selectScored(cands, k)
+			cands, all = cands[:k], false
+			floor = cands[0].score
+			for _, c := range cands[1:] {
+				floor = min(floor, c.score)
+			}
+			if s < floor {
+				continue
+			}
+		}
+		cands = append(cands, scoredIdx{i: i, score: s})
+	}
+	sc.out = cands
+	if len(cands) > k {
+		st.selectScored(cands, k)
+		cands, all = cands[:k], false
+	}
+	st.sortScored(cands)
+	return cands, all
 }
 
 // better reports whether a ranks before b: a better score; on a tie, the

@@ -1,6 +1,9 @@
 package recommend
 
-import "math"
+import (
+	"math"
+	"math/bits"
+)
 
 // scratch is the working memory of one request, reused through a pool so
 // that a request allocates almost nothing. The candidate table is valid
@@ -18,11 +21,20 @@ type scratch struct {
 	ctab   []ctxSlot // the context's distinct items, open addressing
 	cbits  uint8     // log2(len(ctab))
 	sink   int32     // keeps the prefetching loads
-	cands  []cand
-	seqs   []uint64  // the candidates' stamps, for the sample
-	mw     []float64 // match weight by step
-	out    []scoredIdx
-	ctx    []uint32
+	// The candidates, by index in order of entry: session, latest stamp,
+	// and a bitmask of the context's rings that hold it (words of it per
+	// candidate), bit r for the r-th ring swept.
+	cs    []uint32
+	cseq  []uint64
+	cmask []uint64
+	// The swept rings' position weights and steps, by sweep order.
+	rw    []float64
+	rstep []int32
+	seqs  []uint64  // the candidates' stamps, for the sample
+	nbs   []sampled // the sampled candidates, then the neighbours
+	mw    []float64 // match weight by step
+	out   []scoredIdx
+	ctx   []uint32
 }
 
 // vslot maps an item to its index in scratch.items, scores and flags. A
@@ -48,37 +60,28 @@ type ctxSlot struct {
 	w    float64
 }
 
-// sessSlot maps a candidate session to its index in scratch.cands; it is
-// empty unless gen is the scratch's.
+// sessSlot maps a candidate session to its index in the scratch's
+// candidate arrays; it is empty unless gen is the scratch's.
 type sessSlot struct {
 	s, gen, idx uint32
-	ring        int32 // the context position of the ring it was last seen in
 }
 
-// cand is a candidate neighbour session: the latest stamp of its entries
-// in the context's rings, its similarity and the distance of its latest
-// shared item from the end of the context.
-type cand struct {
+// sampled is a sampled candidate neighbour session: its similarity as the
+// bits of a float64 that is not negative (which order as the numbers
+// do), the latest stamp of its entries in the context's rings, and the
+// distance of its latest shared item from the end of the context.
+type sampled struct {
+	sim  uint64
+	seq  uint64
 	s    uint32
 	step int32
-	seq  uint64
-	sim  float64
-}
-
-// newer reports whether candidate a is more recent than b: its latest
-// entry in the context's rings is later. Stamps are unique to an entry,
-// so this is a strict total order.
-func newer(a, b *cand) bool {
-	return a.seq > b.seq
 }
 
 // closer reports whether neighbour a comes before b: more similar, or as
-// similar and more recent.
-func closer(a, b *cand) bool {
-	if a.sim != b.sim {
-		return a.sim > b.sim
-	}
-	return newer(a, b)
+// similar and more recent (its latest entry in the context's rings is
+// later). Stamps are unique to an entry, so this is a strict total order.
+func closer(a, b *sampled) bool {
+	return a.sim > b.sim || a.sim == b.sim && a.seq > b.seq
 }
 
 type scoredIdx struct {
@@ -98,7 +101,7 @@ func (m *Model) getScratch(st *state) *scratch {
 	}
 	sc.vclear()
 	sc.vsize(minVBits)
-	sc.cands, sc.out = sc.cands[:0], sc.out[:0]
+	sc.out = sc.out[:0]
 	sc.ctx = sc.ctx[:0]
 	return sc
 }
@@ -106,8 +109,15 @@ func (m *Model) getScratch(st *state) *scratch {
 // minVBits is log2 of the score table's size when a request starts.
 const minVBits = 9
 
-// vclear empties the score table and arrays.
+// vclear empties the score table and arrays: the whole table at once
+// unless its items are few (clearing a slot costs far less than finding
+// an item's).
 func (sc *scratch) vclear() {
+	if len(sc.vtab) <= 16*len(sc.items) {
+		clear(sc.vtab)
+		sc.items, sc.scores, sc.flags = sc.items[:0], sc.scores[:0], sc.flags[:0]
+		return
+	}
 	mask := uint32(len(sc.vtab) - 1)
 	for _, i := range sc.items {
 		h := (i * 0x9e3779b1) >> (32 - sc.vbits)
@@ -263,6 +273,33 @@ func (sc *scratch) exclude(i uint32) { sc.flags[sc.entry(i)] |= excluded }
 // vote adds v to the score of item i.
 func (sc *scratch) vote(i uint32, v float64) { sc.scores[sc.entry(i)] += v }
 
+// voteNext adds a·w/tot to the score of each item of next, of weight
+// w: sc.vote, inlined. The table must have room for every item of next.
+func (sc *scratch) voteNext(next []nbr, a, tot float64) {
+	vtab, vmask, shift := sc.vtab, uint32(len(sc.vtab)-1), 32-sc.vbits
+	items, scores, flags := sc.items, sc.scores, sc.flags
+	for _, e := range next {
+		v, i := a*float64(e.w)/tot, e.j
+		h := (i * 0x9e3779b1) >> shift
+		for {
+			x := &vtab[h&vmask]
+			if x.item == i+1 {
+				scores[x.k] += v
+				break
+			}
+			if x.item == 0 {
+				*x = vslot{item: i + 1, k: uint32(len(items))}
+				items = append(items, i)
+				scores = append(scores, 0+v)
+				flags = append(flags, 0)
+				break
+			}
+			h++
+		}
+	}
+	sc.items, sc.scores, sc.flags = items, scores, flags
+}
+
 // positionWeight weighs the item at 1-based position i of a context of n.
 func positionWeight(w Weighting, i, n int) float64 {
 	switch w {
@@ -332,98 +369,133 @@ func (st *state) sknn(sc *scratch, self int64) {
 		c.w = positionWeight(cfg.PositionWeighting, p+1, n)
 		c.last = int32(p)
 	}
-	// The candidates are the sessions of the context items' rings, each
-	// with the sum of the weights of the context items whose rings hold
-	// it, read in one sweep of the rings.
+	// The candidates are the sessions of the context items' rings, read
+	// in one sweep of the rings, each with the set of the rings that hold
+	// it (a session a ring holds twice counts once).
 	entries := 0
+	sc.rw, sc.rstep = sc.rw[:0], sc.rstep[:0]
 	for p, i := range ctx {
-		if int(sc.ctxFind(i).last) == p {
+		if x := sc.ctxFind(i); int(x.last) == p {
 			entries += len(st.items[i].ring.s)
+			sc.rw = append(sc.rw, x.w)
+			sc.rstep = append(sc.rstep, int32(n-p))
 		}
 	}
 	sc.sink = st.touchLists(sc, ctx)
 	sc.stabReset(entries)
-	mask := uint32(len(sc.stab) - 1)
+	words := (len(sc.rw) + 63) / 64
+	sc.cs = grow(sc.cs[:0], entries)
+	sc.cseq = grow(sc.cseq[:0], entries)
+	sc.cmask = grow(sc.cmask[:0], entries*words)
+	cs, cseq, cmask := sc.cs[:entries], sc.cseq[:entries], sc.cmask[:entries*words]
+	clear(cmask)
+	mask, gen, stab := uint32(len(sc.stab)-1), sc.gen, sc.stab
+	nc := uint32(0)
+	r := 0
 	for p, i := range ctx {
-		x := sc.ctxFind(i)
-		if int(x.last) != p { // each item's ring once
+		if int(sc.ctxFind(i).last) != p { // each item's ring once
 			continue
 		}
-		w, step := x.w, int32(n-p)
-		r := &st.items[i].ring
-		seqs := r.seq[:len(r.s)]
-		for e, s := range r.s {
+		word, bit := r/64, uint64(1)<<(r%64)
+		r++
+		ring := &st.items[i].ring
+		seqs := ring.seq[:len(ring.s)]
+		for e, s := range ring.s {
 			if int64(s) == self {
 				continue
 			}
 			h := (s * 0x9e3779b1) & mask
 			for {
-				t := &sc.stab[h]
-				if t.gen != sc.gen {
-					*t = sessSlot{s: s, gen: sc.gen, idx: uint32(len(sc.cands)), ring: int32(p)}
-					sc.cands = append(sc.cands, cand{s: s, step: step, seq: seqs[e], sim: w})
+				t := &stab[h]
+				if t.gen != gen {
+					*t = sessSlot{s: s, gen: gen, idx: nc}
+					cs[nc], cseq[nc] = s, seqs[e]
+					cmask[int(nc)*words+word] = bit
+					nc++
 					break
 				}
 				if t.s == s {
-					c := &sc.cands[t.idx]
-					if t.ring != int32(p) { // a session a ring holds twice counts once
-						t.ring = int32(p)
-						c.sim += w
-						c.step = min(c.step, step)
-					}
-					c.seq = max(c.seq, seqs[e])
+					cmask[int(t.idx)*words+word] |= bit
+					cseq[t.idx] = max(cseq[t.idx], seqs[e])
 					break
 				}
 				h = (h + 1) & mask
 			}
 		}
 	}
-	cands := sc.cands
 	// The sample is the set of the most recent: those whose stamp is at
 	// least the SampleSize-th largest (stamps are unique), found among
-	// the bare stamps; its order does not matter (the neighbours are
+	// a copy of the stamps; its order does not matter (the neighbours are
 	// sorted below).
 	oldest := uint64(0)
-	if len(cands) > cfg.SampleSize {
-		seqs := sc.seqs[:0]
-		for _, c := range cands {
-			seqs = append(seqs, c.seq)
-		}
-		sc.seqs = seqs
-		oldest = kthLargest(seqs, cfg.SampleSize)
+	if int(nc) > cfg.SampleSize {
+		sc.seqs = append(sc.seqs[:0], cseq[:nc]...)
+		oldest = kthLargest(sc.seqs, cfg.SampleSize)
 	}
-	k := 0
-	for _, c := range cands {
-		if c.seq >= oldest && c.sim > 0 {
-			c.sim /= float64(distinct)
-			cands[k] = c
-			k++
+	// A sampled candidate's similarity is the sum of the position weights
+	// of the context items whose rings hold it, added in context order;
+	// its step is that of the latest of them.
+	nbs := sc.nbs[:0]
+	rw, rstep := sc.rw, sc.rstep
+	for c := range int(nc) {
+		if cseq[c] < oldest {
+			continue
+		}
+		sim, last := 0.0, 0
+		for wd, m := range cmask[c*words : (c+1)*words] {
+			for ; m != 0; m &= m - 1 {
+				last = wd*64 + bits.TrailingZeros64(m)
+				sim += rw[last]
+			}
+		}
+		if sim > 0 {
+			sim /= float64(distinct)
+			nbs = append(nbs, sampled{sim: math.Float64bits(sim), seq: cseq[c], s: cs[c], step: rstep[last]})
 		}
 	}
-	cands = cands[:k]
+	sc.nbs = nbs
 	// Sorted, so that every item sums its votes in the same order whatever
 	// the slots and ring rotations (a snapshot renumbers them).
-	k = min(len(cands), cfg.Neighbors)
-	selectCands(cands, k, true)
-	sortCands(cands[:k])
+	k := min(len(nbs), cfg.Neighbors)
+	selectNbrs(nbs, k)
+	sortNbrs(nbs[:k])
 	// Touch the neighbours' hot lines first: independent loads, whose
 	// cache misses overlap, unlike those of the votes below.
 	var sum int32
-	for _, c := range cands[:k] {
+	for _, c := range nbs[:k] {
 		sum += st.hot[c.s].n
 	}
-	sc.sink = sum + st.touchLong(cands[:k])
+	sc.sink = sum + st.touchLong(nbs[:k])
 	votes := int(sum) + n
 	for p := n - 1; p >= 0 && p >= n-seqDepth; p-- {
 		votes += len(st.items[ctx[p]].next)
 	}
 	sc.reserve(votes)
-	for _, c := range cands[:k] {
-		v := c.sim * mw[c.step]
+	// sc.vote, inlined: the table has room for every vote.
+	vtab, vmask, shift := sc.vtab, uint32(len(sc.vtab)-1), 32-sc.vbits
+	items, scores, flags := sc.items, sc.scores, sc.flags
+	for _, c := range nbs[:k] {
+		v := math.Float64frombits(c.sim) * mw[c.step]
 		for _, i := range st.sessItems(c.s) {
-			sc.vote(i, v)
+			h := (i * 0x9e3779b1) >> shift
+			for {
+				x := &vtab[h&vmask]
+				if x.item == i+1 {
+					scores[x.k] += v
+					break
+				}
+				if x.item == 0 {
+					*x = vslot{item: i + 1, k: uint32(len(items))}
+					items = append(items, i)
+					scores = append(scores, 0+v)
+					flags = append(flags, 0)
+					break
+				}
+				h++
+			}
 		}
 	}
+	sc.items, sc.scores, sc.flags = items, scores, flags
 	// Each vote for item i is raised by the same factor 1+IDFWeight·idf(i).
 	if cfg.IDFWeight > 0 {
 		logSess := math.Log(float64(max(st.nSess, 1)))
@@ -456,10 +528,7 @@ func (st *state) sknn(sc *scratch, self int64) {
 			if tot <= 0 {
 				continue
 			}
-			m := mw[n-p]
-			for _, e := range st.items[i].next {
-				sc.vote(e.j, sw*m*float64(e.w)/tot)
-			}
+			sc.voteNext(st.items[i].next, sw*mw[n-p], tot)
 		}
 	}
 	if rw := cfg.RemindWeight; rw > 0 {
@@ -501,7 +570,7 @@ func (st *state) touchLists(sc *scratch, ctx []uint32) int32 {
 
 // touchLong reads the items of the neighbours whose items do not fit in
 // their hot line, a word per cache line, as independent loads.
-func (st *state) touchLong(nb []cand) int32 {
+func (st *state) touchLong(nb []sampled) int32 {
 	var sum uint32
 	for _, c := range nb {
 		if st.hot[c.s].n > hotItems {
@@ -552,37 +621,27 @@ func kthLargest(a []uint64, k int) uint64 {
 	return a[k]
 }
 
-// before orders candidates by similarity (bySim) or by recency alone.
-func before(a, b *cand, bySim bool) bool {
-	if bySim {
-		return closer(a, b)
-	}
-	return newer(a, b)
-}
-
-// selectCands moves the k first candidates, by similarity or by recency,
-// to a[:k], in no order: selectTop without its sort, with the order
-// inlined.
-func selectCands(a []cand, k int, bySim bool) {
+// selectNbrs moves the k closest neighbours to a[:k], in no order.
+func selectNbrs(a []sampled, k int) {
 	if k <= 0 || k >= len(a) {
 		return
 	}
 	lo, hi := 0, len(a)-1
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		if before(&a[mid], &a[lo], bySim) {
+		if closer(&a[mid], &a[lo]) {
 			a[mid], a[lo] = a[lo], a[mid]
 		}
-		if before(&a[hi], &a[lo], bySim) {
+		if closer(&a[hi], &a[lo]) {
 			a[hi], a[lo] = a[lo], a[hi]
 		}
-		if before(&a[mid], &a[hi], bySim) {
+		if closer(&a[mid], &a[hi]) {
 			a[mid], a[hi] = a[hi], a[mid]
 		}
 		pivot := a[hi]
 		p := lo
 		for i := lo; i < hi; i++ {
-			if before(&a[i], &pivot, bySim) {
+			if closer(&a[i], &pivot) {
 				a[i], a[p] = a[p], a[i]
 				p++
 			}
@@ -599,8 +658,8 @@ func selectCands(a []cand, k int, bySim bool) {
 	}
 }
 
-// sortCands sorts neighbours by similarity (closer), a strict total order.
-func sortCands(a []cand) {
+// sortNbrs sorts neighbours by closer, a strict total order.
+func sortNbrs(a []sampled) {
 	for len(a) > 12 {
 		// Median of three to a[0], then partition around it.
 		mid, hi := len(a)/2, len(a)-1
@@ -625,10 +684,10 @@ func sortCands(a []cand) {
 		a[0], a[p-1] = a[p-1], a[0]
 		// Recurse into the smaller side, loop on the larger.
 		if p-1 < len(a)-p {
-			sortCands(a[:p-1])
+			sortNbrs(a[:p-1])
 			a = a[p:]
 		} else {
-			sortCands(a[p:])
+			sortNbrs(a[p:])
 			a = a[:p-1]
 		}
 	}
