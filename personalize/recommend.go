@@ -103,10 +103,9 @@ func (s *Server) recommend(c *fiber.Ctx) error {
 		req.Context = req.Context[len(req.Context)-maxContext:]
 	}
 	scored := s.model.Recommend(req)
-	buf := answerPool.Get().(*[]byte)
+	buf := answerPool.Get().(*answerBuf)
 	defer answerPool.Put(buf)
-	body, err := appendRecommendations((*buf)[:0], typ, scored, s.catalog)
-	*buf = body
+	body, err := appendRecommendations(buf, typ, scored, s.catalog)
 	if err != nil {
 		return &web.Error{Code: fiber.StatusInternalServerError, Msg: "internal error", Err: err}
 	}
@@ -116,20 +115,34 @@ func (s *Server) recommend(c *fiber.Ctx) error {
 }
 
 // answerPool holds the buffers recommend answers are written in.
-var answerPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+var answerPool = sync.Pool{New: func() any { return new(answerBuf) }}
+
+// answerBuf is the memory of one answer: its bytes, and its items' ids and
+// catalog fields.
+type answerBuf struct {
+	body   []byte
+	ids    []string
+	fields [][]byte
+}
 
 // appendRecommendations appends the answer {"items": [...], "type": typ}:
 // for each scored item, its catalog data (the members the catalog keeps
-// encoded, catalog.Catalog.AppendFields; the id alone for an item the
-// catalog does not know), score and reason. These are the bytes
-// json.Marshal writes of the Recommendations (a test holds it to that),
-// without reflection or encoding the items again: a good part of a
-// recommend request's cost.
-func appendRecommendations(dst []byte, typ string, scored []recommend.Scored, cat *catalog.Catalog) ([]byte, error) {
-	dst = append(dst, `{"items":`...)
+// encoded, catalog.Catalog.FieldsOf; the id alone for an item the catalog
+// does not know), score and reason. These are the bytes json.Marshal
+// writes of the Recommendations (a test holds it to that), without
+// reflection or encoding the items again: a good part of a recommend
+// request's cost.
+func appendRecommendations(buf *answerBuf, typ string, scored []recommend.Scored, cat *catalog.Catalog) ([]byte, error) {
+	dst := append(buf.body[:0], `{"items":`...)
 	if scored == nil {
 		dst = append(dst, `null`...)
 	} else {
+		buf.ids = buf.ids[:0]
+		for i := range scored {
+			buf.ids = append(buf.ids, scored[i].Item)
+		}
+		buf.fields = cat.FieldsOf(buf.fields[:0], buf.ids)
+		clear(buf.ids) // the pool keeps no item ids alive
 		dst = append(dst, '[')
 		for i := range scored {
 			sc := &scored[i]
@@ -137,7 +150,12 @@ func appendRecommendations(dst []byte, typ string, scored []recommend.Scored, ca
 				dst = append(dst, ',')
 			}
 			dst = append(dst, '{')
-			dst, _ = cat.AppendFields(dst, sc.Item)
+			if f := buf.fields[i]; f != nil {
+				dst = append(dst, f...)
+			} else {
+				it := catalog.Item{ID: sc.Item}
+				dst = it.AppendFields(dst)
+			}
 			w := event.NewJSONWriter(append(dst, `,"score":`...))
 			w.Float(sc.Score)
 			w.Raw(`,"reason":`)
@@ -145,15 +163,19 @@ func appendRecommendations(dst []byte, typ string, scored []recommend.Scored, ca
 			w.Raw(`}`)
 			var err error
 			if dst, err = w.Bytes(); err != nil {
+				buf.body = dst
 				return dst, err
 			}
 		}
+		clear(buf.fields)
 		dst = append(dst, ']')
 	}
 	w := event.NewJSONWriter(append(dst, `,"type":`...))
 	w.String(typ)
 	w.Raw(`}`)
-	return w.Bytes()
+	dst, err := w.Bytes()
+	buf.body = dst
+	return dst, err
 }
 
 // visitorBrief returns the brief of the visitor the query names (userId,

@@ -6,10 +6,12 @@ package catalog
 import (
 	"encoding/json"
 	"errors"
+	"hash/maphash"
 	"io"
 	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ecrm/ecrm/internal/event"
 )
@@ -43,10 +45,33 @@ var ErrFull = errors.New("catalog: full")
 type Catalog struct {
 	mu    sync.RWMutex
 	items map[string]entry
-	// unavailable holds the ids of the unavailable items: few, so the
-	// availability check a recommendation makes of each candidate reads
-	// a small map (none at all while there are none), not the catalog's.
-	unavailable map[string]struct{}
+	// unavailable holds the ids of the unavailable items (id → struct{}),
+	// kept in step with items under mu. They are few, so the availability
+	// check a recommendation makes of each candidate reads a small set,
+	// not the catalog, and without a lock: a sync.Map's reads write
+	// nothing shared, where each read lock of mu would move its cache
+	// line between the cores serving requests. nUnavailable is its size:
+	// with none, the check reads nothing at all.
+	unavailable  sync.Map
+	nUnavailable atomic.Int64
+	// maybeOut has the bit of the hash of every id ever added to
+	// unavailable set (a Bloom filter of one hash, 8 KiB, in cache): an
+	// id whose bit is clear is available without reading the set. Bits
+	// are never cleared, so a bit left by an item available again costs
+	// only the read of the set.
+	maybeOut [outWords]atomic.Uint64
+}
+
+// outWords is the size of Catalog.maybeOut in 64-bit words.
+const outWords = 1024
+
+// outSeed seeds the hash of Catalog.maybeOut.
+var outSeed = maphash.MakeSeed()
+
+// outBit returns the word and bit of id in Catalog.maybeOut.
+func outBit(id string) (int, uint64) {
+	h := maphash.String(outSeed, id)
+	return int(h>>6) % outWords, 1 << (h & 63)
 }
 
 // set stores e under id, keeping unavailable in step. c.mu is held.
@@ -55,13 +80,20 @@ func (c *Catalog) set(id string, e entry) {
 		c.items = map[string]entry{}
 	}
 	c.items[id] = e
-	if e.Unavailable {
-		if c.unavailable == nil {
-			c.unavailable = map[string]struct{}{}
+	c.setUnavailable(id, e.Unavailable)
+}
+
+// setUnavailable adds id to the unavailable set or removes it. c.mu is
+// held.
+func (c *Catalog) setUnavailable(id string, out bool) {
+	if out {
+		w, b := outBit(id)
+		c.maybeOut[w].Or(b) // before the set: a reader seeing the bit clear may skip it
+		if _, had := c.unavailable.Swap(id, struct{}{}); !had {
+			c.nUnavailable.Add(1)
 		}
-		c.unavailable[id] = struct{}{}
-	} else {
-		delete(c.unavailable, id)
+	} else if _, had := c.unavailable.LoadAndDelete(id); had {
+		c.nUnavailable.Add(-1)
 	}
 }
 
@@ -135,11 +167,35 @@ func (c *Catalog) Get(id string) (Item, bool) {
 }
 
 // Available reports whether an item may be recommended: unknown items are.
+// It takes no lock.
 func (c *Catalog) Available(id string) bool {
-	c.mu.RLock()
-	_, out := c.unavailable[id]
-	c.mu.RUnlock()
+	if c.nUnavailable.Load() == 0 {
+		return true
+	}
+	if w, b := outBit(id); c.maybeOut[w].Load()&b == 0 {
+		return true
+	}
+	_, out := c.unavailable.Load(id)
 	return !out
+}
+
+// FieldsOf appends to out, for each of ids, the JSON members of the item
+// (as AppendFields writes them; they never change once returned), or nil
+// for an item the catalog does not know. One read lock covers every
+// lookup, and the lookups run back to back, so that their cache misses
+// overlap: an answer's items are scattered over the catalog.
+func (c *Catalog) FieldsOf(out [][]byte, ids []string) [][]byte {
+	start := len(out)
+	c.mu.RLock()
+	for _, id := range ids {
+		e, ok := c.items[id]
+		if !ok {
+			e.fields = nil
+		}
+		out = append(out, e.fields)
+	}
+	c.mu.RUnlock()
+	return out[:start+len(ids)]
 }
 
 // Imported returns the item as imported, without what was learned, and
@@ -224,7 +280,7 @@ func (c *Catalog) Unimport(id string) bool {
 	}
 	if e.ext.learned.ID == "" {
 		delete(c.items, id)
-		delete(c.unavailable, id)
+		c.setUnavailable(id, false)
 	} else {
 		c.set(id, newEntry(e.ext.learned, nil))
 	}
@@ -374,13 +430,16 @@ func (c *Catalog) ReadFrom(r io.Reader) (int64, error) {
 		items[id] = newEntry(it, nil)
 	}
 	c.items = items
-	c.unavailable = nil
+	// The set changes item by item: readers take no lock.
+	c.unavailable.Range(func(k, _ any) bool {
+		if id := k.(string); !items[id].Unavailable {
+			c.setUnavailable(id, false)
+		}
+		return true
+	})
 	for id, e := range items {
 		if e.Unavailable {
-			if c.unavailable == nil {
-				c.unavailable = map[string]struct{}{}
-			}
-			c.unavailable[id] = struct{}{}
+			c.setUnavailable(id, true)
 		}
 	}
 	return 0, nil

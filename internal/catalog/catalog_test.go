@@ -113,13 +113,15 @@ func TestGetAllocatesNothing(t *testing.T) {
 			_ = c.Import(Item{ID: fmt.Sprint("p", i), Name: "y", Unavailable: i%4 == 0})
 		}
 	}
+	ids, fields := []string{"p1", "p2", "unknown"}, make([][]byte, 0, 3)
 	allocs := testing.AllocsPerRun(1000, func() {
 		_, _ = c.Get("p10")
 		_ = c.Available("p12")
 		_ = c.Available("unknown")
+		fields = c.FieldsOf(fields[:0], ids)
 	})
 	if allocs != 0 {
-		t.Errorf("Get and Available allocate %v times a call", allocs)
+		t.Errorf("Get, Available and FieldsOf allocate %v times a call", allocs)
 	}
 }
 
@@ -140,6 +142,7 @@ func TestConcurrentUse(t *testing.T) {
 				default:
 					_, _ = c.Get(id)
 					_ = c.Available(id)
+					_ = c.FieldsOf(nil, []string{id, "p1"})
 					var buf bytes.Buffer
 					_, _ = c.WriteTo(&buf)
 				}
@@ -185,6 +188,13 @@ func TestAppendFieldsFollowsChanges(t *testing.T) {
 		got, ok := c.AppendFields([]byte("{"), id)
 		if ok != known || string(got)+"}" != string(want) {
 			t.Errorf("AppendFields(%q) = %s, %v; want %s, %v", id, got, ok, want, known)
+		}
+		fields := c.FieldsOf([][]byte{[]byte("kept")}, []string{"unknown", id})
+		if len(fields) != 3 || string(fields[0]) != "kept" || fields[1] != nil {
+			t.Fatalf("FieldsOf(unknown, %q) = %q; want the earlier entry kept, then nil", id, fields)
+		}
+		if f := fields[2]; known != (f != nil) || known && "{"+string(f)+"}" != string(want) {
+			t.Errorf("FieldsOf(%q) = %s; want %s (known %v)", id, f, want, known)
 		}
 	}
 	check("a")
@@ -251,4 +261,36 @@ func TestAvailableFollowsChanges(t *testing.T) {
 	check("b", false)
 	c.Unimport("b")
 	check("b", true)
+}
+
+// TestAvailableExactAtScale: with thousands of unavailable items, whose
+// bits in the filter of Available cover many other ids, Available answers
+// exactly for every item and for ids the catalog never saw, also after
+// items become available again.
+func TestAvailableExactAtScale(t *testing.T) {
+	c := new(Catalog)
+	const n = 20_000
+	for i := range n {
+		if err := c.Import(Item{ID: fmt.Sprint("p", i), Unavailable: i%3 == 0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		if i%6 == 0 { // back in stock
+			if err := c.Import(Item{ID: fmt.Sprint("p", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := range n {
+		want := i%3 != 0 || i%6 == 0
+		if got := c.Available(fmt.Sprint("p", i)); got != want {
+			t.Fatalf("Available(p%d) = %v, want %v", i, got, want)
+		}
+	}
+	for i := range 100_000 {
+		if id := fmt.Sprint("unknown-", i); !c.Available(id) {
+			t.Fatalf("Available(%s) = false for an item the catalog never saw", id)
+		}
+	}
 }
