@@ -108,7 +108,10 @@ func (d *Decisions) decide(c *fiber.Ctx) error {
 		seen[id] = x.Count
 	}
 	visitor := cmpOr(userID, anonID)
-	dec := d.reg.Decide(placement, campaign.Visitor{ID: visitor, Vars: p.Vars(now, profile.RFMBreakpoints{}), Seen: seen}, now)
+	vars := varsPool.Get().(map[string]any)
+	dec := d.reg.Decide(placement, campaign.Visitor{ID: visitor, Vars: p.VarsInto(vars, now, profile.RFMBreakpoints{}), Seen: seen}, now)
+	clear(vars) // the pool keeps no visitor's values alive
+	varsPool.Put(vars)
 	if dec.Campaign == nil {
 		return c.JSON(fiber.Map{"placement": placement, "campaign": nil})
 	}
@@ -119,6 +122,10 @@ func (d *Decisions) decide(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"placement": placement, "group": dec.Group, "campaign": fiber.Map{
 		"id": dec.Campaign.ID, "name": dec.Campaign.Name, "content": dec.Campaign.Content}})
 }
+
+// varsPool holds the maps of profile variables decisions evaluate
+// segments over: Decide keeps none of them.
+var varsPool = sync.Pool{New: func() any { return make(map[string]any, 64) }}
 
 func cmpOr(a, b string) string {
 	if a != "" {

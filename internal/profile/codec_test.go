@@ -51,3 +51,47 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// TestUnmarshalView: UnmarshalView decodes what Unmarshal does, but for
+// the bookkeeping it leaves out, also where encoding/json must take over.
+func TestUnmarshalView(t *testing.T) {
+	for _, n := range []int{0, 1, 30, 2000} {
+		p := busyProfile(t, n)
+		if n > 0 { // what the profiler adds
+			p.Counted = map[string]string{"visitor": "f1", "client": "f2"}
+			p.Merged = []string{"p:old"}
+		}
+		data, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var full, lean Profile
+		if err := Unmarshal(data, &full); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 && (len(full.Recent) == 0 || len(full.Counted) == 0 || len(full.Merged) == 0) {
+			t.Fatalf("%d hits: the snapshot holds no bookkeeping to leave out", n)
+		}
+		full.Counted, full.Recent, full.Merged = nil, nil, nil
+		lean.Recent = []string{"stale"} // what the decoder leaves alone stays
+		if err := UnmarshalView(data, &lean); err != nil {
+			t.Fatalf("%d hits: UnmarshalView: %v", n, err)
+		}
+		lean.Recent = nil
+		if !reflect.DeepEqual(full, lean) {
+			t.Errorf("%d hits: UnmarshalView decoded\n%+v\nwant\n%+v", n, lean, full)
+		}
+	}
+	// A time only encoding/json reads: the second decoder fills p too.
+	data := []byte(`{"id":"p1","firstSeen":"2025-01-01T1:00:00,5Z","recent":["p:1"],"counted":{"a":"b"},"merged":["x"]}`)
+	var p Profile
+	if err := UnmarshalView(data, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.ID != "p1" || p.FirstSeen.IsZero() || p.Recent != nil || p.Counted != nil || p.Merged != nil {
+		t.Errorf("UnmarshalView = %+v", p)
+	}
+	if err := UnmarshalView([]byte(`{"id":`), &p); err == nil {
+		t.Error("UnmarshalView accepts a truncated snapshot")
+	}
+}

@@ -56,6 +56,16 @@ import (
 //
 // Maps and slices are fresh copies (traits a shallow one).
 func (p *Profile) Vars(now time.Time, b RFMBreakpoints) map[string]any {
+	return p.VarsInto(make(map[string]any, varsLen), now, b)
+}
+
+// varsLen is the number of variables Vars sets.
+const varsLen = 46
+
+// VarsInto sets the variables Vars returns in m and returns m. m is empty
+// or one an earlier call filled, for a caller that reuses it: every
+// variable is set each time.
+func (p *Profile) VarsInto(m map[string]any, now time.Time, b RFMBreakpoints) map[string]any {
 	rfm := p.RFM(b, now)
 	churn := 0.0
 	if p.Orders.Count > 0 {
@@ -77,57 +87,53 @@ func (p *Profile) Vars(now time.Time, b RFMBreakpoints) map[string]any {
 	if productInterest == nil {
 		productInterest = map[string]float64{}
 	}
-	return map[string]any{
-		"identified":    p.Identified(),
-		"traits":        traits,
-		"device":        p.Device.Type,
-		"browser":       p.Device.Browser,
-		"os":            p.Device.OS,
-		"locale":        p.Locale,
-		"site":          p.SiteID,
-		"channel":       p.FirstTouch.Channel,
-		"source":        p.FirstTouch.Source,
-		"medium":        p.FirstTouch.Medium,
-		"campaign":      p.FirstTouch.Campaign,
-		"last_channel":  p.LastTouch.Channel,
-		"last_source":   p.LastTouch.Source,
-		"last_campaign": p.LastTouch.Campaign,
-
-		"events":                int(p.Events),
-		"page_views":            int(p.PageViews),
-		"product_views":         int(p.ProductViews),
-		"sessions":              int(p.Sessions.Count),
-		"in_session":            p.Sessions.Active(now),
-		"days_since_first_seen": since(now, p.FirstSeen, day),
-		"days_since_last_seen":  since(now, p.LastSeen, day),
-		"interest":              interest,
-		"product_interest":      productInterest,
-		"recent_items":          p.RecentProductIDs(),
-
-		"cart_value":                p.Cart.Value,
-		"cart_items":                p.Cart.Items(),
-		"minutes_since_cart_update": since(now, p.Cart.UpdatedAt, time.Minute),
-		"minutes_since_checkout":    since(now, p.Cart.CheckoutAt, time.Minute),
-
-		"orders":                 int(p.Orders.Count),
-		"revenue":                p.Orders.Revenue,
-		"currency":               p.Orders.Currency,
-		"aov":                    p.Orders.AverageValue(),
-		"days_since_last_order":  p.Recency(now),
-		"days_since_first_order": since(now, p.Orders.First, day),
-		"order_gap_days":         gap,
-		"bought":                 append([]string{}, p.Orders.Bought...),
-		"ltv":                    p.LTV(now),
-		"predicted_ltv":          p.PredictedValue(now, LTVHorizon),
-		"churn_risk":             churn,
-		"lifecycle":              p.Lifecycle(now),
-		"funnel_stage":           p.FunnelStage(),
-		"rfm_r":                  rfm.R,
-		"rfm_f":                  rfm.F,
-		"rfm_m":                  rfm.M,
-		"rfm_segment":            rfm.Segment,
-		"value_tier":             p.ValueTier(now, b),
-	}
+	m["identified"] = p.Identified()
+	m["traits"] = traits
+	m["device"] = p.Device.Type
+	m["browser"] = p.Device.Browser
+	m["os"] = p.Device.OS
+	m["locale"] = p.Locale
+	m["site"] = p.SiteID
+	m["channel"] = p.FirstTouch.Channel
+	m["source"] = p.FirstTouch.Source
+	m["medium"] = p.FirstTouch.Medium
+	m["campaign"] = p.FirstTouch.Campaign
+	m["last_channel"] = p.LastTouch.Channel
+	m["last_source"] = p.LastTouch.Source
+	m["last_campaign"] = p.LastTouch.Campaign
+	m["events"] = int(p.Events)
+	m["page_views"] = int(p.PageViews)
+	m["product_views"] = int(p.ProductViews)
+	m["sessions"] = int(p.Sessions.Count)
+	m["in_session"] = p.Sessions.Active(now)
+	m["days_since_first_seen"] = since(now, p.FirstSeen, day)
+	m["days_since_last_seen"] = since(now, p.LastSeen, day)
+	m["interest"] = interest
+	m["product_interest"] = productInterest
+	m["recent_items"] = p.RecentProductIDs()
+	m["cart_value"] = p.Cart.Value
+	m["cart_items"] = p.Cart.Items()
+	m["minutes_since_cart_update"] = since(now, p.Cart.UpdatedAt, time.Minute)
+	m["minutes_since_checkout"] = since(now, p.Cart.CheckoutAt, time.Minute)
+	m["orders"] = int(p.Orders.Count)
+	m["revenue"] = p.Orders.Revenue
+	m["currency"] = p.Orders.Currency
+	m["aov"] = p.Orders.AverageValue()
+	m["days_since_last_order"] = p.Recency(now)
+	m["days_since_first_order"] = since(now, p.Orders.First, day)
+	m["order_gap_days"] = gap
+	m["bought"] = append([]string{}, p.Orders.Bought...)
+	m["ltv"] = p.LTV(now)
+	m["predicted_ltv"] = p.PredictedValue(now, LTVHorizon)
+	m["churn_risk"] = churn
+	m["lifecycle"] = p.Lifecycle(now)
+	m["funnel_stage"] = p.FunnelStage()
+	m["rfm_r"] = rfm.R
+	m["rfm_f"] = rfm.F
+	m["rfm_m"] = rfm.M
+	m["rfm_segment"] = rfm.Segment
+	m["value_tier"] = p.ValueTier(now, b)
+	return m
 }
 
 // since returns now - t in units (never negative), or -1 for the zero t.

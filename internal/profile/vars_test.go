@@ -3,6 +3,7 @@ package profile
 import (
 	"encoding/json"
 	"maps"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -102,5 +103,19 @@ func TestVarsCustomer(t *testing.T) {
 	v["bought"].([]string)[0] = "x"
 	if p.CategoryInterest.Score("shoes", now) < 0 || p.Traits["plan"] != "pro" || p.Orders.Bought[0] != "s1" {
 		t.Errorf("changing Vars() changed the profile")
+	}
+}
+
+// TestVarsIntoReused: a map VarsInto filled for one profile, filled again
+// for another, holds what Vars returns for the second.
+func TestVarsIntoReused(t *testing.T) {
+	busy, prospect := busyProfile(t, 300), New("p_2", "a:a2")
+	m := busy.VarsInto(map[string]any{}, days(30), RFMBreakpoints{})
+	if !reflect.DeepEqual(m, busy.Vars(days(30), RFMBreakpoints{})) {
+		t.Fatal("VarsInto into an empty map differs from Vars")
+	}
+	m = prospect.VarsInto(m, days(30), RFMBreakpoints{})
+	if want := prospect.Vars(days(30), RFMBreakpoints{}); !reflect.DeepEqual(m, want) || len(m) != varsLen {
+		t.Errorf("VarsInto reused = %v (%d variables)\nwant %v (%d)", m, len(m), want, varsLen)
 	}
 }

@@ -170,7 +170,8 @@ func (v *View) Brief(identifier string) (Brief, error) {
 	return Brief{raw: raw}, nil
 }
 
-// Profile returns the profile with the given profile id.
+// Profile returns the profile with the given profile id, without the
+// profiler's bookkeeping (see profile.UnmarshalView).
 func (v *View) Profile(pid string) (*profile.Profile, error) {
 	if p, ok := v.cache.Get(pid); ok {
 		v.hits.Inc()
@@ -188,7 +189,7 @@ func (v *View) Profile(pid string) (*profile.Profile, error) {
 		return nil, err
 	}
 	p := new(profile.Profile)
-	if err := profile.Unmarshal(raw, p); err != nil {
+	if err := profile.UnmarshalView(raw, p); err != nil {
 		return nil, fmt.Errorf("decode profile %s: %w", pid, err)
 	}
 	v.cache.Set(pid, p, int64(len(raw)))
@@ -299,14 +300,14 @@ type briefAt struct {
 
 func (t *tailer) Close(int) {}
 
-// Scan calls fn with every profile of the local copy, decoded, until fn
-// returns false. It reads the store, not the hot set: use it for reports,
-// not for pages.
+// Scan calls fn with every profile of the local copy, decoded as Profile
+// decodes them, until fn returns false. It reads the store, not the hot
+// set: use it for reports, not for pages.
 func (v *View) Scan(fn func(p *profile.Profile) bool) error {
 	var decodeErr error
 	err := v.db.Scan([]byte("p/"), func(_, raw []byte) bool {
 		p := new(profile.Profile)
-		if err := profile.Unmarshal(raw, p); err != nil {
+		if err := profile.UnmarshalView(raw, p); err != nil {
 			decodeErr = err
 			return true
 		}
