@@ -28,17 +28,7 @@ const campaignKind = "campaign"
 
 // CampaignHandler applies the campaigns of the config topic to reg.
 func CampaignHandler(reg *campaign.Registry) configtopic.Handler {
-	return func(id string, value []byte) error {
-		if value == nil {
-			reg.Delete(id)
-			return nil
-		}
-		var c campaign.Campaign
-		if err := json.Unmarshal(value, &c); err != nil {
-			return err
-		}
-		return reg.Put(c)
-	}
+	return configtopic.Apply[campaign.Campaign](reg)
 }
 
 // Decisions serves GET /v1/decide and the campaigns admin API.
@@ -46,14 +36,14 @@ type Decisions struct {
 	s        *Server
 	reg      *campaign.Registry
 	exposure Publisher // queues exposures without waiting
-	config   Publisher // waits for acks
+	config   *configtopic.Writer[campaign.Campaign]
 	stats    *statsview.View
-	mu       sync.Mutex
 }
 
 // NewDecisions returns the decide and campaigns handlers of s.
 func NewDecisions(s *Server, reg *campaign.Registry, exposure, config Publisher, stats *statsview.View) *Decisions {
-	return &Decisions{s: s, reg: reg, exposure: exposure, config: config, stats: stats}
+	return &Decisions{s: s, reg: reg, exposure: exposure, stats: stats,
+		config: configtopic.NewWriter[campaign.Campaign](campaignKind, s.topics.Config, config, reg)}
 }
 
 // Routes mounts GET /v1/decide (write key) and the campaigns admin API
@@ -175,30 +165,22 @@ func (d *Decisions) put(c *fiber.Ctx) error {
 	if err := camp.Validate(); err != nil {
 		return web.Errorf(fiber.StatusBadRequest, err.Error())
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	value, _ := json.Marshal(camp)
-	if err := d.config.Publish(c.UserContext(), kafka.Message{Topic: d.s.topics.Config, Key: configtopic.Key(campaignKind, id), Value: value}); err != nil {
+	switch err := d.config.Put(c.UserContext(), id, camp, nil); {
+	case errors.Is(err, configtopic.ErrPublish):
 		return &web.Error{Code: fiber.StatusServiceUnavailable, Msg: "the campaign could not be stored; retry later", Err: err}
-	}
-	if err := d.reg.Put(camp); err != nil {
+	case err != nil:
 		return web.Errorf(fiber.StatusBadRequest, err.Error())
 	}
 	return c.JSON(camp)
 }
 
-var errNoCampaign = errors.New("no such campaign")
-
 func (d *Decisions) delete(c *fiber.Ctx) error {
-	id := strings.Clone(c.Params("id"))
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, ok := d.reg.Get(id); !ok {
-		return web.Errorf(fiber.StatusNotFound, errNoCampaign.Error())
-	}
-	if err := d.config.Publish(c.UserContext(), kafka.Message{Topic: d.s.topics.Config, Key: configtopic.Key(campaignKind, id)}); err != nil {
+	exists := func(id string) bool { _, ok := d.reg.Get(id); return ok }
+	switch err := d.config.Delete(c.UserContext(), strings.Clone(c.Params("id")), exists); {
+	case errors.Is(err, configtopic.ErrNotFound):
+		return web.Errorf(fiber.StatusNotFound, "no such campaign")
+	case err != nil:
 		return &web.Error{Code: fiber.StatusServiceUnavailable, Msg: "the campaign could not be deleted; retry later", Err: err}
 	}
-	d.reg.Delete(id)
 	return c.SendStatus(fiber.StatusNoContent)
 }
