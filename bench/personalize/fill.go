@@ -27,8 +27,9 @@ type filled struct {
 	maxJSON    int
 }
 
-// fillStore writes every visitor's profile snapshot under "p/<profile id>"
-// with its brief under "b/<profile id>" (view.AppendBrief), and each of
+// fillStore writes every visitor's profile snapshot under "p/<profile id>",
+// as the view stores it (view.AppendStored: without the profiler's
+// bookkeeping), with its brief under "b/<profile id>" (view.AppendBrief), and each of
 // their identifiers under "i/<identifier>" → profile id: the layout view's
 // tailer writes from the profiles and identities topics.
 // Keys go in ascending order, so that Pebble's flushes do not overlap and
@@ -90,7 +91,7 @@ func fillStore(ctx context.Context, db *store.DB, w *world) (filled, error) {
 					return
 				}
 				res := result{b: db.NewBatch()}
-				var brief []byte
+				var brief, stored []byte
 				for _, i := range order[c*fillChunk : min((c+1)*fillChunk, w.profiles)] {
 					p := w.profile(int(i), pcg, r)
 					raw, err := json.Marshal(p)
@@ -98,7 +99,8 @@ func fillStore(ctx context.Context, db *store.DB, w *world) (filled, error) {
 						res.err = fmt.Errorf("encode profile %d: %w", i, err)
 						break
 					}
-					res.b.Set([]byte("p/"+pids[i]), raw)
+					stored = view.AppendStored(stored[:0], raw)
+					res.b.Set([]byte("p/"+pids[i]), stored)
 					brief = view.AppendBrief(brief[:0], p)
 					res.b.Set([]byte("b/"+pids[i]), brief)
 					res.bytes += int64(len(raw))

@@ -7,9 +7,11 @@
 // The state is built in this process, without Kafka, as personalize would
 // hold it after reading the topics: a Pebble store (store.Open, in a
 // temporary directory) holding, for every visitor, the profile snapshot
-// the profiler publishes (the JSON of profile.Profile under "p/<profile
-// id>": ids, touches, device, sessions, interests, recent items, cart,
-// orders and bought items, campaign exposures, the recent message ids) and
+// the profiler publishes (the JSON of profile.Profile: ids, touches,
+// device, sessions, interests, recent items, cart, orders and bought
+// items, campaign exposures, the recent message ids) as the view stores it
+// under "p/<profile id>" (view.AppendStored: without the message ids and
+// the rest of the profiler's bookkeeping), and
 // each identifier (a:<anonymous id>, u:<user id>, e:<email hash>) under
 // "i/<identifier>" → profile id, and each profile's brief (view.AppendBrief:
 // recent items, cart, bought) under "b/<profile id>", the layout of view's

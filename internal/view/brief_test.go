@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -268,5 +269,46 @@ func TestAppendBriefIsTheTailersBrief(t *testing.T) {
 		if want := AppendBrief(nil, p); string(got) != string(want) {
 			t.Errorf("briefOf(snapshot) = %q, AppendBrief(profile) = %q", got, want)
 		}
+	}
+}
+
+// TestStoresLeanProfiles: the tailer stores a snapshot without the
+// profiler's bookkeeping, and Profile answers what the whole snapshot
+// decodes to without it; a snapshot it cannot read lean is stored whole.
+func TestStoresLeanProfiles(t *testing.T) {
+	db := testStore(t)
+	v := testView(t, db)
+	f := newFeed(v)
+	p := testProfile("p_1", []string{"b", "a"}, []string{"c"}, []string{"d"})
+	p.Recent = []string{"p:m1", "v:m2"}
+	p.Counted = map[string]string{"visitor": "f1"}
+	p.Merged = []string{"p_0"}
+	snap, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.put(t, "p/", "p_1", snap)
+	raw, err := db.Get([]byte("p/p_1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := profile.AppendLean(nil, snap); string(raw) != string(want) || len(raw) >= len(snap) {
+		t.Errorf("stored %s, want the lean snapshot %s", raw, want)
+	}
+	got, err := v.Profile("p_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want profile.Profile
+	if err := profile.UnmarshalView(snap, &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*got, want) || got.Recent != nil || got.Counted != nil {
+		t.Errorf("Profile = %+v\nwant %+v", *got, want)
+	}
+	// Not an object: kept whole (and, as before, without a brief).
+	f.put(t, "p/", "p_2", []byte(`[1]`))
+	if raw, err := db.Get([]byte("p/p_2")); err != nil || string(raw) != `[1]` {
+		t.Errorf("stored %q, %v; want the snapshot whole", raw, err)
 	}
 }

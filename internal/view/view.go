@@ -238,12 +238,16 @@ func (t *tailer) Open(_ context.Context, partition int) (int64, error) {
 func (t *tailer) Handle(_ context.Context, partition int, msgs []kafka.Message) error {
 	wb := t.v.db.NewBatch()
 	var briefs []briefAt // of the profiles' messages, in order
-	var buf []byte
+	var buf, lean []byte
 	for _, m := range msgs {
 		k := append([]byte(t.prefix), m.Key...)
-		if m.Value == nil {
+		switch {
+		case m.Value == nil:
 			wb.Delete(k)
-		} else {
+		case t.prefix == "p/":
+			lean = AppendStored(lean[:0], m.Value)
+			wb.Set(k, lean) // the batch copies it
+		default:
 			wb.Set(k, m.Value)
 		}
 		if t.prefix != "p/" {
@@ -290,6 +294,16 @@ func (t *tailer) Handle(_ context.Context, partition int, msgs []kafka.Message) 
 		}
 	}
 	return nil
+}
+
+// AppendStored appends what a view stores of a profile snapshot: the
+// snapshot without the profiler's bookkeeping (profile.AppendLean), or
+// whole when it cannot be read so. Profile decodes both alike.
+func AppendStored(dst, snapshot []byte) []byte {
+	if out, ok := profile.AppendLean(dst, snapshot); ok {
+		return out
+	}
+	return append(dst, snapshot...)
 }
 
 // briefAt locates the brief of one message in Handle's buffer.
