@@ -149,7 +149,7 @@ func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, i
 	var vid, ip string
 	if anyKept {
 		var https bool
-		ip, https = client(ctx)
+		ip, https = c.client(ctx)
 		vid = c.visitor(ctx, https)
 	}
 	mp := msgsPool.Get().(*[]kafka.Message)
@@ -322,8 +322,8 @@ func (c *Collector) visitor(ctx *fiber.Ctx, https bool) string {
 // talks to the collector over https: what enrich.AnonymizeIPString of
 // ctx.IP() and ctx.Protocol() say, asking once whether the peer is a
 // trusted proxy.
-func client(ctx *fiber.Ctx) (ip string, https bool) {
-	if ctx.IsProxyTrusted() {
+func (c *Collector) client(ctx *fiber.Ctx) (ip string, https bool) {
+	if c.proxyTrusted(ctx) {
 		return enrich.AnonymizeIPString(ctx.IP()), ctx.Protocol() == "https"
 	}
 	// The peer's own address and connection, as IP and Protocol answer
@@ -334,6 +334,29 @@ func client(ctx *fiber.Ctx) (ip string, https bool) {
 		return "", https
 	}
 	return enrich.AnonymizeIP(addr).String(), https
+}
+
+// proxyTrusted is ctx.IsProxyTrusted, without formatting the peer's
+// address to look it up when the app trusts no proxy at all (a collector
+// that browsers reach directly).
+func (c *Collector) proxyTrusted(ctx *fiber.Ctx) bool {
+	app := ctx.App()
+	t := c.trust.Load()
+	if t == nil || t.app != app {
+		cfg := app.Config()
+		t = &proxyTrust{app: app, none: cfg.EnableTrustedProxyCheck && len(cfg.TrustedProxies) == 0}
+		c.trust.Store(t)
+	}
+	if t.none {
+		return false
+	}
+	return ctx.IsProxyTrusted()
+}
+
+// proxyTrust says whether app trusts no proxy.
+type proxyTrust struct {
+	app  *fiber.App
+	none bool
 }
 
 // setCookie sets a first-party, HttpOnly cookie, Secure when the page
