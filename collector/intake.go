@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/ecrm/ecrm/internal/enrich"
 	"github.com/ecrm/ecrm/internal/event"
@@ -75,7 +76,7 @@ func (c *Collector) single(typ string) fiber.Handler {
 // so, as ctx.Body() does; without going through every header, as Body
 // does, for a body that is not encoded.
 func body(ctx *fiber.Ctx) []byte {
-	if len(ctx.Request().Header.Peek(fiber.HeaderContentEncoding)) == 0 {
+	if len(ctx.Request().Header.ContentEncoding()) == 0 {
 		return ctx.Request().Body()
 	}
 	return ctx.Body()
@@ -295,9 +296,9 @@ func (c *Collector) enrich(ctx *fiber.Ctx, e *event.Event, s site.Site, vid, ip 
 			m["ip"] = enrich.AnonymizeIPString(raw)
 		}
 	}
-	uaString := ctx.Get(fiber.HeaderUserAgent)
-	if v, ok := e.ContextString("userAgent"); ok && v != "" {
-		uaString = v
+	uaString, ok := e.ContextString("userAgent")
+	if !ok || uaString == "" {
+		uaString = utils.UnsafeString(ctx.Request().Header.UserAgent()) // Parse copies what it keeps
 	}
 	ua := c.ua.Parse(uaString)
 	e.UA = &event.UA{Browser: ua.Browser, Version: ua.Version, OS: ua.OS, Device: ua.Device}
