@@ -369,13 +369,17 @@ func (c *Collector) setCookie(ctx *fiber.Ctx, name, value string, maxAge time.Du
 		Path:     "/",
 		Domain:   c.cfg.CookieDomain,
 		MaxAge:   int(maxAge.Seconds()),
-		Expires:  c.now().Add(maxAge),
 		HTTPOnly: true,
 		Secure:   https,
 		SameSite: fiber.CookieSameSiteLaxMode,
 	}
-	if maxAge <= 0 {
+	switch {
+	case maxAge <= 0:
 		ck.MaxAge, ck.Expires = -1, time.Unix(0, 0)
+	case ck.MaxAge == 0:
+		// fasthttp writes Expires only without a Max-Age: not worth
+		// reading the clock for otherwise.
+		ck.Expires = c.now().Add(maxAge)
 	}
 	ctx.Cookie(ck)
 }
