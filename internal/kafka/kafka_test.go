@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+
 	"github.com/ecrm/ecrm/internal/broker"
 	"github.com/ecrm/ecrm/internal/kafka"
 )
@@ -142,7 +144,25 @@ func (r *partitionRecorder) count() int {
 // it in, keeps the records' order, time and headers, and retries nothing
 // it need not: every record lands once.
 func TestDirectProducerMatchesWriter(t *testing.T) {
-	cfg := mustBroker(t)
+	t.Run("one broker", func(t *testing.T) { testDirectProducer(t, mustBroker(t)) })
+	t.Run("three brokers", func(t *testing.T) {
+		// Partitions led by different brokers: one request to each leader.
+		c, err := kfake.NewCluster(kfake.NumBrokers(3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		cfg := kafka.Config{Brokers: c.ListenAddrs(), Partitions: 6}.WithDefaults()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := kafka.EnsureTopics(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+		testDirectProducer(t, cfg)
+	})
+}
+
+func testDirectProducer(t *testing.T, cfg kafka.Config) {
 	topic := cfg.Topics().Hits
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
