@@ -15,6 +15,7 @@ package collector
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -74,6 +75,8 @@ type Collector struct {
 	ua    *enrich.Parser
 	log   *slog.Logger
 	now   func() time.Time
+
+	trust atomic.Pointer[proxyTrust] // of the app last seen
 
 	events   *prometheus.CounterVec
 	count    map[string]prometheus.Counter // events by result, looked up once

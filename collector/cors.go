@@ -2,6 +2,7 @@ package collector
 
 import (
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 )
 
 // preflight answers CORS preflight requests. The write key, and with it the
@@ -25,7 +26,15 @@ func (c *Collector) cors(ctx *fiber.Ctx, origin string) {
 	if origin == "" {
 		return
 	}
-	ctx.Set(fiber.HeaderAccessControlAllowOrigin, origin)
-	ctx.Set(fiber.HeaderAccessControlAllowCredentials, "true")
+	// As ctx.Set would, without normalising the names, which are.
+	h := &ctx.Response().Header
+	h.SetCanonical(headerAllowOrigin, utils.UnsafeBytes(origin)) // copied
+	h.SetCanonical(headerAllowCredentials, headerTrue)
 	ctx.Vary(fiber.HeaderOrigin)
 }
+
+var (
+	headerAllowOrigin      = []byte(fiber.HeaderAccessControlAllowOrigin)
+	headerAllowCredentials = []byte(fiber.HeaderAccessControlAllowCredentials)
+	headerTrue             = []byte("true")
+)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/ecrm/ecrm/internal/enrich"
 	"github.com/ecrm/ecrm/internal/event"
@@ -75,7 +76,7 @@ func (c *Collector) single(typ string) fiber.Handler {
 // so, as ctx.Body() does; without going through every header, as Body
 // does, for a body that is not encoded.
 func body(ctx *fiber.Ctx) []byte {
-	if len(ctx.Request().Header.Peek(fiber.HeaderContentEncoding)) == 0 {
+	if len(ctx.Request().Header.ContentEncoding()) == 0 {
 		return ctx.Request().Body()
 	}
 	return ctx.Body()
@@ -149,7 +150,7 @@ func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, i
 	var vid, ip string
 	if anyKept {
 		var https bool
-		ip, https = client(ctx)
+		ip, https = c.client(ctx)
 		vid = c.visitor(ctx, https)
 	}
 	mp := msgsPool.Get().(*[]kafka.Message)
@@ -295,9 +296,9 @@ func (c *Collector) enrich(ctx *fiber.Ctx, e *event.Event, s site.Site, vid, ip 
 			m["ip"] = enrich.AnonymizeIPString(raw)
 		}
 	}
-	uaString := ctx.Get(fiber.HeaderUserAgent)
-	if v, ok := e.ContextString("userAgent"); ok && v != "" {
-		uaString = v
+	uaString, ok := e.ContextString("userAgent")
+	if !ok || uaString == "" {
+		uaString = utils.UnsafeString(ctx.Request().Header.UserAgent()) // Parse copies what it keeps
 	}
 	ua := c.ua.Parse(uaString)
 	e.UA = &event.UA{Browser: ua.Browser, Version: ua.Version, OS: ua.OS, Device: ua.Device}
@@ -322,8 +323,8 @@ func (c *Collector) visitor(ctx *fiber.Ctx, https bool) string {
 // talks to the collector over https: what enrich.AnonymizeIPString of
 // ctx.IP() and ctx.Protocol() say, asking once whether the peer is a
 // trusted proxy.
-func client(ctx *fiber.Ctx) (ip string, https bool) {
-	if ctx.IsProxyTrusted() {
+func (c *Collector) client(ctx *fiber.Ctx) (ip string, https bool) {
+	if c.proxyTrusted(ctx) {
 		return enrich.AnonymizeIPString(ctx.IP()), ctx.Protocol() == "https"
 	}
 	// The peer's own address and connection, as IP and Protocol answer
@@ -336,6 +337,29 @@ func client(ctx *fiber.Ctx) (ip string, https bool) {
 	return enrich.AnonymizeIP(addr).String(), https
 }
 
+// proxyTrusted is ctx.IsProxyTrusted, without formatting the peer's
+// address to look it up when the app trusts no proxy at all (a collector
+// that browsers reach directly).
+func (c *Collector) proxyTrusted(ctx *fiber.Ctx) bool {
+	app := ctx.App()
+	t := c.trust.Load()
+	if t == nil || t.app != app {
+		cfg := app.Config()
+		t = &proxyTrust{app: app, none: cfg.EnableTrustedProxyCheck && len(cfg.TrustedProxies) == 0}
+		c.trust.Store(t)
+	}
+	if t.none {
+		return false
+	}
+	return ctx.IsProxyTrusted()
+}
+
+// proxyTrust says whether app trusts no proxy.
+type proxyTrust struct {
+	app  *fiber.App
+	none bool
+}
+
 // setCookie sets a first-party, HttpOnly cookie, Secure when the page
 // talks https; a maxAge of zero or less deletes it.
 func (c *Collector) setCookie(ctx *fiber.Ctx, name, value string, maxAge time.Duration, https bool) {
@@ -345,13 +369,17 @@ func (c *Collector) setCookie(ctx *fiber.Ctx, name, value string, maxAge time.Du
 		Path:     "/",
 		Domain:   c.cfg.CookieDomain,
 		MaxAge:   int(maxAge.Seconds()),
-		Expires:  c.now().Add(maxAge),
 		HTTPOnly: true,
 		Secure:   https,
 		SameSite: fiber.CookieSameSiteLaxMode,
 	}
-	if maxAge <= 0 {
+	switch {
+	case maxAge <= 0:
 		ck.MaxAge, ck.Expires = -1, time.Unix(0, 0)
+	case ck.MaxAge == 0:
+		// fasthttp writes Expires only without a Max-Age: not worth
+		// reading the clock for otherwise.
+		ck.Expires = c.now().Add(maxAge)
 	}
 	ctx.Cookie(ck)
 }

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"unicode/utf8"
 )
 
 // Prefixes of identifiers.
@@ -34,12 +35,27 @@ var junk = map[string]bool{
 // not in extra, the site's own list of ids to ignore (its keys lower-case
 // and trimmed).
 func Valid(id string, extra map[string]bool) bool {
-	t := strings.ToLower(strings.TrimSpace(id))
+	t := strings.TrimSpace(id)
+	// Lower-casing maps rune to rune, so an id of more runes than the
+	// longest junk value is none of them (ids are usually long: UUIDs).
+	if len(extra) == 0 && len(t) > maxJunkRunes && utf8.RuneCountInString(t) > maxJunkRunes {
+		return true
+	}
+	t = strings.ToLower(t)
 	if junk[t] || extra[t] {
 		return false
 	}
 	return true
 }
+
+// maxJunkRunes is the length of the longest junk value, in runes.
+var maxJunkRunes = func() int {
+	n := 0
+	for k := range junk {
+		n = max(n, utf8.RuneCountInString(k))
+	}
+	return n
+}()
 
 // Anonymous returns the identifier of an anonymous id.
 func Anonymous(id string) string { return PrefixAnonymous + id }

@@ -51,6 +51,9 @@ func TestValid(t *testing.T) {
 		{" ", nil, false},
 		{"\t\r\n", nil, false},
 		{" Guest ", nil, false},
+		{"   [OBJECT OBJECT]   ", nil, false},
+		{"UN\u212ANOWN", nil, false}, // the Kelvin sign lower-cases to k
+		{"\u212A\u212A\u212A\u212A\u212A\u212A\u212A\u212A\u212A\u212A\u212A\u212A\u212A\u212A\u212A\u212A", map[string]bool{"kkkkkkkkkkkkkkkk": true}, false},
 
 		// Real ids, including ones that merely look like placeholders.
 		{"u1", nil, true},
@@ -62,6 +65,9 @@ func TestValid(t *testing.T) {
 		{"null-user", nil, true},
 		{"guest-42", nil, true},
 		{"0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9", nil, true},
+		{"0B1C2D3E-4F50-4617-8293-A4B5C6D7E8F9", nil, true},
+		{"[object object]x", nil, true},
+		{"\u212A\u212A\u212A\u212A\u212A\u212A\u212A\u212A\u212A\u212A\u212A\u212A\u212A\u212A\u212A\u212A", nil, true},
 		{"ada@example.com", nil, true},
 		{"é", nil, true},
 
@@ -257,6 +263,14 @@ func TestLookup(t *testing.T) {
 		got, ok := Lookup(tc.in)
 		if ok != (tc.want != "") || (ok && got != tc.want) {
 			t.Errorf("Lookup(%q) = %q, %v, want %q, %v", tc.in, got, ok, tc.want, tc.want != "")
+		}
+	}
+}
+
+func BenchmarkValidUUID(b *testing.B) {
+	for range b.N {
+		if !Valid("0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9", nil) {
+			b.Fatal("invalid")
 		}
 	}
 }

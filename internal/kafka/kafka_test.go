@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+
 	"github.com/ecrm/ecrm/internal/broker"
 	"github.com/ecrm/ecrm/internal/kafka"
 )
@@ -110,5 +112,145 @@ func TestProduceAndConsume(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// partitionRecorder keeps, for each partition, the records it saw in order.
+type partitionRecorder struct {
+	mu   sync.Mutex
+	recs map[int][]kafka.Message
+	n    int
+}
+
+func (r *partitionRecorder) Open(context.Context, int) (int64, error) { return kafka.FirstOffset, nil }
+
+func (r *partitionRecorder) Handle(_ context.Context, p int, msgs []kafka.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.recs[p] = append(r.recs[p], msgs...)
+	r.n += len(msgs)
+	return nil
+}
+
+func (r *partitionRecorder) Close(int) {}
+
+func (r *partitionRecorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
+}
+
+// A Direct producer puts each key in the partition kafka-go's Writer puts
+// it in, keeps the records' order, time and headers, and retries nothing
+// it need not: every record lands once.
+func TestDirectProducerMatchesWriter(t *testing.T) {
+	t.Run("one broker", func(t *testing.T) { testDirectProducer(t, mustBroker(t)) })
+	t.Run("three brokers", func(t *testing.T) {
+		// Partitions led by different brokers: one request to each leader.
+		c, err := kfake.NewCluster(kfake.NumBrokers(3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		cfg := kafka.Config{Brokers: c.ListenAddrs(), Partitions: 6}.WithDefaults()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := kafka.EnsureTopics(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+		testDirectProducer(t, cfg)
+	})
+}
+
+func testDirectProducer(t *testing.T, cfg kafka.Config) {
+	topic := cfg.Topics().Hits
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	const n = 300
+	at := time.UnixMilli(1_700_000_000_123)
+	batch := func(prefix string) []kafka.Message {
+		var msgs []kafka.Message
+		for i := range n {
+			m := kafka.Message{Topic: topic, Key: fmt.Appendf(nil, "k%d", i%23), Value: fmt.Appendf(nil, "%s-%d", prefix, i), Time: at.Add(time.Duration(i) * time.Millisecond)}
+			if i%50 == 0 {
+				m.Headers = []kafka.Header{{Key: "h", Value: fmt.Appendf(nil, "%d", i)}}
+			}
+			msgs = append(msgs, m)
+		}
+		return msgs
+	}
+	w := kafka.NewProducer(cfg, false, kafka.ProducerOptions{})
+	if err := w.Publish(ctx, batch("w")...); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d := kafka.NewProducer(cfg, false, kafka.ProducerOptions{Fast: true, Direct: true})
+	// Two batches: the second goes after the first in every partition.
+	all := batch("d")
+	if err := d.Publish(ctx, all[:n/2]...); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Publish(ctx, all[n/2:]...); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	rec := &partitionRecorder{recs: map[int][]kafka.Message{}}
+	rctx, rcancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- kafka.Tail(rctx, cfg, topic, rec, kafka.ReadOptions{}) }()
+	for rec.count() < 2*n && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	rcancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.count(); got != 2*n {
+		t.Fatalf("consumed %d records, want %d", got, 2*n)
+	}
+	partOf := map[string]int{} // key by the Writer
+	for p, msgs := range rec.recs {
+		for _, m := range msgs {
+			if m.Value[0] == 'w' {
+				partOf[string(m.Key)] = p
+			}
+		}
+	}
+	used := map[int]bool{}
+	for p, msgs := range rec.recs {
+		last := -1
+		for _, m := range msgs {
+			var i int
+			if _, err := fmt.Sscanf(string(m.Value), "d-%d", &i); err != nil {
+				continue
+			}
+			used[p] = true
+			if want, ok := partOf[string(m.Key)]; !ok || want != p {
+				t.Errorf("record %s of key %s in partition %d, the Writer's records of that key in %d", m.Value, m.Key, p, want)
+			}
+			if i <= last {
+				t.Errorf("partition %d: record d-%d after d-%d", p, i, last)
+			}
+			last = i
+			if want := at.Add(time.Duration(i) * time.Millisecond); !m.Time.Equal(want) {
+				t.Errorf("record d-%d time %v, want %v", i, m.Time, want)
+			}
+			if i%50 == 0 {
+				if len(m.Headers) != 1 || m.Headers[0].Key != "h" || string(m.Headers[0].Value) != fmt.Sprint(i) {
+					t.Errorf("record d-%d headers %+v, want h=%d", i, m.Headers, i)
+				}
+			} else if len(m.Headers) != 0 {
+				t.Errorf("record d-%d headers %+v, want none", i, m.Headers)
+			}
+		}
+	}
+	if len(used) < 2 {
+		t.Errorf("direct records in %d partitions, want them spread", len(used))
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
+	"github.com/segmentio/kafka-go/protocol"
 )
 
 // ErrProducerClosed is returned by Publish after Close.
@@ -28,6 +29,13 @@ type ProducerOptions struct {
 	// Fast picks lz4 compression, cheaper on CPU than the default zstd,
 	// for hot paths such as the collector's hits.
 	Fast bool
+	// Direct, for a sync producer whose caller batches records itself,
+	// sends what one Publish gets at once: one produce request to each
+	// partition leader, with a record batch for each of its partitions.
+	// BatchTimeout and BatchSize do not apply; without it, kafka-go's
+	// Writer sends one request per partition (per BatchSize records) and
+	// holds each partition's last, partial batch back for BatchTimeout.
+	Direct bool
 	// OnError is called, for an async producer, with the records of a batch
 	// that failed after every retry. It must not block for long.
 	OnError func(msgs []Message, err error)
@@ -42,6 +50,7 @@ type ProducerOptions struct {
 // It is safe for concurrent use.
 type Producer struct {
 	w      *kafkago.Writer
+	direct *direct // instead of w's batching, when set
 	async  bool
 	mu     sync.RWMutex
 	closed bool
@@ -101,7 +110,15 @@ func NewProducer(cfg Config, async bool, opts ProducerOptions) *Producer {
 			}
 		}
 	}
-	return &Producer{w: w, async: async}
+	p := &Producer{w: w, async: async}
+	if opts.Direct && !async {
+		p.direct = &direct{
+			tr: w.Transport.(*kafkago.Transport), addr: w.Addr,
+			acks: int16(w.RequiredAcks), attrs: protocol.Attributes(codec) & 7,
+			maxAttempts: w.MaxAttempts, backoffMin: w.WriteBackoffMin, backoffMax: w.WriteBackoffMax,
+		}
+	}
+	return p
 }
 
 // Publish writes msgs. See NewProducer for when it returns.
@@ -113,6 +130,9 @@ func (p *Producer) Publish(ctx context.Context, msgs ...Message) error {
 	defer p.mu.RUnlock()
 	if p.closed {
 		return ErrProducerClosed
+	}
+	if p.direct != nil {
+		return p.direct.publish(ctx, msgs)
 	}
 	kp := kafkaMsgs.Get().(*[]kafkago.Message)
 	kms := slices.Grow((*kp)[:0], len(msgs))[:len(msgs)]
@@ -145,5 +165,9 @@ func (p *Producer) Close() error {
 	}
 	p.closed = true
 	p.mu.Unlock()
-	return p.w.Close()
+	err := p.w.Close()
+	if p.direct != nil {
+		p.direct.tr.CloseIdleConnections()
+	}
+	return err
 }

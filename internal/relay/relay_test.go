@@ -183,3 +183,57 @@ func distinct(msgs []kafka.Message) int {
 	}
 	return len(seen)
 }
+
+// TestCloseCutsLinger: a relay lingering between batches sends what is
+// queued as soon as Close is called, not when the linger is over.
+func TestCloseCutsLinger(t *testing.T) {
+	addr := freeAddr(t)
+	b := mustBroker(t, addr, t.TempDir())
+	defer b.Close()
+	kcfg := kafka.Config{Brokers: []string{addr}, Partitions: 4}.WithDefaults()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := kafka.EnsureTopics(ctx, kcfg); err != nil {
+		t.Fatal(err)
+	}
+	topic := kcfg.Topics().Hits
+	sp, err := spool.Open(t.TempDir(), spool.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := relay.New(kcfg, sp, relay.Options{Linger: time.Hour}, slog.New(slog.DiscardHandler), nil)
+	go r.Run()
+	publish := func(v string) {
+		if err := r.Publish(ctx, kafka.Message{Topic: topic, Key: []byte("k"), Value: []byte(v), Time: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish("first")
+	fctx, fcancel := context.WithTimeout(ctx, 10*time.Second)
+	err = r.Flush(fctx) // the first batch goes at once
+	fcancel()
+	if err != nil {
+		t.Fatalf("Flush of the first hit = %v", err)
+	}
+	publish("second") // queued behind the linger
+	start := time.Now()
+	cctx, ccancel := context.WithTimeout(ctx, 20*time.Second)
+	defer ccancel()
+	if err := r.Close(cctx); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("Close took %s", took)
+	}
+	ends, err := kafka.EndOffsets(ctx, kcfg, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, off := range ends {
+		n += off
+	}
+	if n != 2 || sp.Len() != 0 {
+		t.Errorf("%d hits in kafka, %d spooled; want 2 and 0", n, sp.Len())
+	}
+}
