@@ -11,7 +11,6 @@ import (
 
 	"github.com/ecrm/ecrm/internal/kafka"
 	"github.com/ecrm/ecrm/internal/relay"
-	"github.com/ecrm/ecrm/internal/spool"
 )
 
 // cpuTime returns the CPU time this process has used.
@@ -33,16 +32,8 @@ func BenchmarkRelayPaced(b *testing.B) {
 	addr := freeAddr(b)
 	br := mustBroker(b, addr, b.TempDir())
 	defer br.Close()
-	kcfg := kafka.Config{Brokers: []string{addr}}.WithDefaults()
 	ctx := context.Background()
-	if err := kafka.EnsureTopics(ctx, kcfg); err != nil {
-		b.Fatal(err)
-	}
-	topic := kcfg.Topics().Hits
-	sp, err := spool.Open(b.TempDir(), spool.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	kcfg, topic, sp := mustHits(ctx, b, addr, 0)
 	r := relay.New(kcfg, sp, relay.Options{}, slog.New(slog.DiscardHandler), nil)
 	go r.Run()
 	defer r.Close(ctx)

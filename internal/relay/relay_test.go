@@ -39,6 +39,22 @@ func mustBroker(tb testing.TB, addr, dir string) *broker.Broker {
 	return b
 }
 
+// mustHits creates the topics on the broker at addr (partitions, 0 for the
+// default) and opens a spool in a temporary directory: what a relay needs.
+// It returns the config, the hits topic and the spool.
+func mustHits(ctx context.Context, tb testing.TB, addr string, partitions int) (kafka.Config, string, *spool.Spool) {
+	tb.Helper()
+	kcfg := kafka.Config{Brokers: []string{addr}, Partitions: partitions}.WithDefaults()
+	if err := kafka.EnsureTopics(ctx, kcfg); err != nil {
+		tb.Fatal(err)
+	}
+	sp, err := spool.Open(tb.TempDir(), spool.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return kcfg, kcfg.Topics().Hits, sp
+}
+
 // collectHits reads every record of the hits topic into got until ctx is done.
 type collectHits struct {
 	mu   sync.Mutex
@@ -77,17 +93,9 @@ func (c *collectHits) snapshot() []kafka.Message {
 func TestOutage(t *testing.T) {
 	addr, kdir := freeAddr(t), t.TempDir()
 	b := mustBroker(t, addr, kdir)
-	kcfg := kafka.Config{Brokers: []string{addr}, Partitions: 4}.WithDefaults()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	if err := kafka.EnsureTopics(ctx, kcfg); err != nil {
-		t.Fatal(err)
-	}
-	topic := kcfg.Topics().Hits
-	sp, err := spool.Open(t.TempDir(), spool.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	kcfg, topic, sp := mustHits(ctx, t, addr, 4)
 	logger := slog.New(slog.DiscardHandler)
 	r := relay.New(kcfg, sp, relay.Options{MaxAttempts: 2}, logger, nil)
 	go r.Run()
@@ -190,17 +198,9 @@ func TestCloseCutsLinger(t *testing.T) {
 	addr := freeAddr(t)
 	b := mustBroker(t, addr, t.TempDir())
 	defer b.Close()
-	kcfg := kafka.Config{Brokers: []string{addr}, Partitions: 4}.WithDefaults()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := kafka.EnsureTopics(ctx, kcfg); err != nil {
-		t.Fatal(err)
-	}
-	topic := kcfg.Topics().Hits
-	sp, err := spool.Open(t.TempDir(), spool.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	kcfg, topic, sp := mustHits(ctx, t, addr, 4)
 	r := relay.New(kcfg, sp, relay.Options{Linger: time.Hour}, slog.New(slog.DiscardHandler), nil)
 	go r.Run()
 	publish := func(v string) {
@@ -210,7 +210,7 @@ func TestCloseCutsLinger(t *testing.T) {
 	}
 	publish("first")
 	fctx, fcancel := context.WithTimeout(ctx, 10*time.Second)
-	err = r.Flush(fctx) // the first batch goes at once
+	err := r.Flush(fctx) // the first batch goes at once
 	fcancel()
 	if err != nil {
 		t.Fatalf("Flush of the first hit = %v", err)
