@@ -1,16 +1,22 @@
 package profile
 
+import sjson "github.com/segmentio/encoding/json"
+
 // AppendLean appends to dst the profile snapshot snap without the
 // profiler's bookkeeping members (counted, recent, merged: see
 // UnmarshalView), the rest byte for byte, and reports whether it could. A
-// snapshot it cannot read as a JSON object is left to the caller, which
-// keeps it whole: UnmarshalView reads both forms alike.
+// snapshot that is not valid JSON, or not an object, is left to the
+// caller, which keeps it whole: UnmarshalView reads both forms alike, and
+// fails on what is not JSON as it did.
 //
 // A view stores its profiles lean: the message ids of Recent alone are
 // most of a busy profile's snapshot (RecentCap of them), so that a lean
 // store is a fraction of the size, and more of it stays in the caches.
 func AppendLean(dst, snap []byte) ([]byte, bool) {
 	start := len(dst)
+	if !sjson.Valid(snap) { // what follows checks the structure only
+		return dst, false
+	}
 	i := skipSpace(snap, 0)
 	if i >= len(snap) || snap[i] != '{' {
 		return dst[:start], false

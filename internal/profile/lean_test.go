@@ -85,6 +85,8 @@ func TestAppendLean(t *testing.T) {
 		`{"a":[[],[{}],{"b":[1,2]}]}`,
 		// Not read: left whole to the caller.
 		``, `[]`, `"x"`, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{"a":1}x`, `{"a":"\u0000` + "\x01" + `"}`, `{"a":[1,2}`,
+		// Not JSON inside a member it would drop: still not read.
+		`{"recent":tru}`, `{"recent":1e}`, `{"counted":{"a":-}}`, `{"merged":["\x"]}`,
 	} {
 		checkLean(t, []byte(s))
 	}
