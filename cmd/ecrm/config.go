@@ -38,6 +38,7 @@ type config struct {
 	SpoolSync       string
 	Margin          float64
 	CostPerOrder    float64
+	HotSetMB        int
 	AdminToken      string // ECRM_ADMIN_TOKEN only: never a flag, never in argv
 }
 
@@ -102,6 +103,9 @@ func flagSet(cmd string, cfg *config, getenv func(string) string, stderr io.Writ
 		float(&cfg.Margin, "margin", "ECRM_MARGIN", 0.3, "The gross margin on revenue, 0 to 1, that value tiers weigh a customer's profit with (default 0.3).")
 		float(&cfg.CostPerOrder, "cost-per-order", "ECRM_COST_PER_ORDER", 5, "The cost to serve one order, in the shop's currency, below which margin a customer is unprofitable (default 5).")
 	}
+	if cmd == "run" || cmd == "personalize" {
+		integer(&cfg.HotSetMB, "hot-set-mb", "ECRM_HOT_SET_MB", 256, "How many MiB of decoded profiles personalize keeps in memory for decisions and the console, the visitors seen last (default 256; 0 means the default). A larger hot set decodes returning visitors less often, but every garbage collection marks all of it.")
+	}
 	str(&cfg.LogLevel, "log-level", "ECRM_LOG_LEVEL", "info", "The least severe log level written: debug, info, warn or error (default info).")
 	cfg.AdminToken = getenv("ECRM_ADMIN_TOKEN")
 	fs.Usage = func() {
@@ -134,6 +138,9 @@ func (c *config) Validate() error {
 	}
 	if c.Margin < 0 || c.Margin > 1 {
 		errs = append(errs, fmt.Errorf("--margin %v must be between 0 and 1", c.Margin))
+	}
+	if c.HotSetMB < 0 {
+		errs = append(errs, fmt.Errorf("--hot-set-mb %d must not be negative", c.HotSetMB))
 	}
 	if c.CostPerOrder < 0 {
 		errs = append(errs, fmt.Errorf("--cost-per-order %v must not be negative", c.CostPerOrder))

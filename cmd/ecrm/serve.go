@@ -185,7 +185,7 @@ func serve(ctx context.Context, cmd string, cfg *config, stdout, stderr io.Write
 		if err != nil {
 			return err
 		}
-		v, err := view.New(kcfg, db, view.Options{}, logger, reg)
+		v, err := view.New(kcfg, db, view.Options{CacheBytes: int64(cfg.HotSetMB) << 20}, logger, reg)
 		if err != nil {
 			return err
 		}
