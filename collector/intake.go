@@ -55,7 +55,9 @@ func (c *Collector) batch(ctx *fiber.Ctx) error {
 
 func (c *Collector) single(typ string) fiber.Handler {
 	return func(ctx *fiber.Ctx) error {
-		e, key, err := event.DecodeSingle(body(ctx), typ)
+		// As for batches: properties, traits and context stay the client's
+		// checked JSON text (see event.DecodeSingleRaw).
+		e, key, err := event.DecodeSingleRaw(body(ctx), typ)
 		if errors.Is(err, event.ErrMalformed) {
 			c.count["malformed"].Inc()
 			return web.Errorf(fiber.StatusBadRequest, err.Error())

@@ -158,17 +158,27 @@ func DecodeSingle(body []byte, typ string) (*Event, string, error) {
 		return nil, "", err
 	}
 	e := &s.Event
+	if err := e.prepareSingle(len(body), typ); err != nil {
+		return nil, s.WriteKey, err
+	}
+	return e, s.WriteKey, nil
+}
+
+// prepareSingle readies the decoded event of a single-event body of n
+// bytes: it drops what only the collector may set, takes the type from the
+// endpoint when the event names none, and validates it.
+func (e *Event) prepareSingle(n int, typ string) error {
 	e.clearServerFields()
 	if e.Type == "" {
 		e.Type = typ
 	}
 	if e.Type != typ {
-		return nil, s.WriteKey, fmt.Errorf("%w: type %q does not match the endpoint %q", ErrInvalid, clip(e.Type), typ)
+		return fmt.Errorf("%w: type %q does not match the endpoint %q", ErrInvalid, clip(e.Type), typ)
 	}
-	if len(body) > MaxEventBytes {
-		return nil, s.WriteKey, fmt.Errorf("%w: event is larger than %d bytes", ErrInvalid, MaxEventBytes)
+	if n > MaxEventBytes {
+		return fmt.Errorf("%w: event is larger than %d bytes", ErrInvalid, MaxEventBytes)
 	}
-	return e, s.WriteKey, e.Validate()
+	return e.Validate()
 }
 
 // decodeOne decodes and validates one event of a batch, filling context

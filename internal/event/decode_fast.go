@@ -141,6 +141,7 @@ func decodeFast(body []byte, reuse *Batch) (b *Batch, ok bool) {
 // keys to in a batch and an event.
 var (
 	envelopeFields = [...]string{"writeKey", "sentAt", "batch", "context"}
+	singleFields   = [...]string{"writeKey"} // besides eventFields
 	eventFields    = [...]string{
 		"type", "event", "name", "messageId", "anonymousId", "userId", "previousId", "groupId",
 		"timestamp", "sentAt", "properties", "traits", "context",
@@ -185,6 +186,10 @@ type fastDecoder struct {
 	// where they can be (DecodeBatchRaw); dirty is set when the text read
 	// cannot be, badUTF8 when scanString met bytes that are not UTF-8.
 	raw, dirty, badUTF8 bool
+	// writeKey, when set, takes an event's "writeKey" member: the body of
+	// a single-event endpoint (DecodeSingleRaw). Otherwise the member is
+	// skipped, as in a batch's events.
+	writeKey *string
 }
 
 // peek skips whitespace and returns the next byte, or 0 at the end.
@@ -367,8 +372,14 @@ func (d *fastDecoder) event(e *Event) bool {
 			default:
 				ok = false
 			}
+		case "writeKey":
+			if d.writeKey == nil {
+				ok = d.skip()
+			} else {
+				bit, ok = 1<<19, d.stringField(d.writeKey)
+			}
 		default:
-			ok = !foldsToField(key, eventFields[:]) && d.skip()
+			ok = !foldsToField(key, eventFields[:]) && (d.writeKey == nil || !foldsToField(key, singleFields[:])) && d.skip()
 		}
 		if !ok || seen&bit != 0 {
 			return false

@@ -56,6 +56,28 @@ func DecodeBatchRaw(body []byte) (*Batch, error) {
 	return decodeBatchSlow(body)
 }
 
+// DecodeSingleRaw is DecodeSingle for the collector's intake, as
+// DecodeBatchRaw is DecodeBatch's: the same event, write key and error for
+// every body, but the event keeps its properties, traits and context as
+// the client's text where they pass rawText's checks, and shares body's
+// memory: body must not change while the event or a string of it is in
+// use. A body the fast reader does not take whole goes to DecodeSingle.
+func DecodeSingleRaw(body []byte, typ string) (*Event, string, error) {
+	var key string
+	d := fastDecoder{data: body, raw: true, writeKey: &key}
+	if d.peek() == '{' {
+		d.s = unsafe.String(unsafe.SliceData(body), len(body))
+		e := new(Event)
+		if d.event(e) && !d.failed && d.peek() == 0 && d.pos == len(d.data) {
+			if err := e.prepareSingle(len(body), typ); err != nil {
+				return nil, key, err
+			}
+			return e, key, nil
+		}
+	}
+	return DecodeSingle(body, typ)
+}
+
 // batchPool holds batches of DecodeBatchRaw for reuse, their events'
 // array empty.
 var batchPool = sync.Pool{New: func() any { return new(Batch) }}

@@ -63,7 +63,8 @@ func FuzzDecodeBatch(f *testing.F) {
 }
 
 // FuzzDecodeSingle feeds arbitrary bytes to DecodeSingle for each type of
-// endpoint and checks that it never panics, that its errors are client-safe
+// endpoint and checks that DecodeSingleRaw decodes them alike
+// (checkSameSingle), that it never panics, that its errors are client-safe
 // and wrap ErrMalformed or ErrInvalid, and that an accepted event has the
 // endpoint's type, validates and survives a JSON round trip.
 func FuzzDecodeSingle(f *testing.F) {
@@ -78,7 +79,17 @@ func FuzzDecodeSingle(f *testing.F) {
 	} {
 		f.Add([]byte(seed.body), seed.typ)
 	}
+	for _, tc := range singleCases {
+		if len(tc.body) < 4096 {
+			f.Add([]byte(tc.body), tc.typ)
+		}
+	}
 	f.Fuzz(func(t *testing.T, body []byte, typ string) {
+		// The type comes from the route, never from the client.
+		if !slices.Contains([]string{TypePage, TypeTrack, TypeIdentify, TypeAlias, TypeScreen, TypeGroup}, typ) {
+			typ = TypePage
+		}
+		checkSameSingle(t, body, typ)
 		e, _, err := DecodeSingle(body, typ)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrInvalid) {
