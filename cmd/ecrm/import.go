@@ -415,7 +415,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // importProgress shows how far the import is: a bar over the file's bytes
-// on a terminal, a plain line every few seconds otherwise.
+// on a terminal, a plain line every few seconds otherwise, and the last
+// state when it ends.
 type importProgress struct {
 	done     chan struct{}
 	stopped  chan struct{}
@@ -473,8 +474,8 @@ func startImportProgress(stderr io.Writer, term bool, size int64, in *countingRe
 		for {
 			select {
 			case <-p.done:
+				show() // the last state: also in a log, where no tick came before the end
 				if bar != nil {
-					show()
 					if p.finished && size >= 0 {
 						_ = bar.Finish()
 					} else {
