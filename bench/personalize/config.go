@@ -27,6 +27,8 @@ type config struct {
 	DecideRate    float64
 	CPUProfile    string
 	DecideProfile string
+	HeapProfile   string
+	GCMidway      bool
 
 	// Kind is the load generator's: the requests it sends.
 	Kind string
@@ -47,6 +49,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&cfg.DecideRate, "decide-rate", 0, "The open-loop rate of decide requests per second; 0 means half the measured decide peak (default 0).")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "A file to write the CPU profile of the recommend closed-loop run to, for go tool pprof (default none).")
 	fs.StringVar(&cfg.DecideProfile, "cpuprofile-decide", "", "A file to write the CPU profile of the decide closed-loop run to (default none).")
+	fs.BoolVar(&cfg.GCMidway, "gc-midway", true, "Start a garbage collection cycle in the servers' process halfway through each open-loop window that has none by then, so that the p99s always count one, as a replica's would over time (default true).")
+	fs.StringVar(&cfg.HeapProfile, "heapprofile", "", "A file to write the heap profile to once the load is over, for go tool pprof -sample_index=inuse_objects: what the garbage collector marks (default none).")
 	fs.StringVar(&cfg.Target, "target", "", "With -role=load: the URL on 127.0.0.1 of the server under load.")
 	fs.StringVar(&cfg.Kind, "kind", kindRecommend, "With -role=load: the requests, recommend, decide, or bare (the recommend requests to the bare handler).")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "With -role=load -mode=open: the requests per second.")

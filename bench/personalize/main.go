@@ -75,7 +75,11 @@
 //     recommend_max_ms, the same by type (personal, similar), and the same
 //     for decide; the load generator's own
 //     latencies, from each request's scheduled send time, are printed
-//     beside them (client_p99_ms).
+//     beside them (client_p99_ms). Halfway through each window, unless
+//     one ran by then, the servers' process starts a garbage collection
+//     cycle (-gc-midway, gc_forced=true): with a heap of about a gigabyte
+//     a cycle marks for about a second, and a replica's p99 over time
+//     counts them, so a window must not pass only because none fell in it.
 //  3. Exposures: the publisher must have been given one record per decision
 //     naming a group, sample and warm-up included.
 //
@@ -96,6 +100,7 @@
 //
 //	go run ./bench/personalize [-profiles 1000000] [-items 100000] [-duration 10s] [-active 0] [-cpuprofile recommend.pprof]
 //	go tool pprof -top recommend.pprof
+//	go run ./bench/personalize -heapprofile heap.pprof && go tool pprof -sample_index=inuse_objects -top heap.pprof
 package main
 
 import (
@@ -186,6 +191,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		b.fail(fmt.Errorf("the exposure publisher got %d records for %d decisions naming a group", recorded, b.exposed))
 	}
 	fmt.Fprintf(stdout, "heap_alloc_after_load_mib=%.0f\n", mib(int64(heapAlloc())))
+	if cfg.HeapProfile != "" {
+		if err := writeHeapProfile(cfg.HeapProfile); err != nil {
+			return err
+		}
+	}
 
 	ratio := 0.0
 	if bareRPS > 0 {
@@ -275,15 +285,21 @@ func (b *bench) latency(ctx context.Context, t target, rate float64) (float64, e
 	}
 	b.s.timing.Start()
 	cache := b.s.startCacheCount()
+	forced := make(chan bool, 1)
+	gcCtx, stopGC := context.WithCancel(ctx)
+	half := uint64(rate * b.cfg.Duration.Seconds() / 2)
+	go func() { forced <- b.cfg.GCMidway && gcMidway(gcCtx, b.s.timing.Of(path), half) }()
 	rep, usage, err := b.spawnLoad(ctx, t, loadgen.Open, rate, workers, "")
+	stopGC()
+	gcForced := <-forced
 	b.s.timing.Stop()
 	if err != nil {
 		return 0, err
 	}
 	b.exposed += rep.Tally.Marked
 	h := b.s.timing.Of(path)
-	fmt.Fprintf(b.out, "%s open loop: rate=%.0f/s workers=%d scheduled=%d achieved=%.0f/s %s %s view_cache_hit_rate=%s\n",
-		t.name, rate, workers, rep.Scheduled, rep.Tally.Rate(b.cfg.Duration), counts(&rep.Tally), cost(usage), cache())
+	fmt.Fprintf(b.out, "%s open loop: rate=%.0f/s workers=%d scheduled=%d achieved=%.0f/s %s %s gc_forced=%t view_cache_hit_rate=%s\n",
+		t.name, rate, workers, rep.Scheduled, rep.Tally.Rate(b.cfg.Duration), counts(&rep.Tally), cost(usage), gcForced, cache())
 	fmt.Fprintf(b.out, "%s open loop, load generator: client_p50_ms=%.3f client_p99_ms=%.3f client_max_ms=%.3f dispatch_lag_p99_ms=%.3f (from the scheduled send: HTTP, queueing and the generator's lateness included)\n",
 		t.name, ms(rep.LatencyP50), ms(rep.LatencyP99), ms(rep.LatencyMax), ms(rep.LagP99))
 	p99 := ms(h.Quantile(0.99))
@@ -300,6 +316,34 @@ func (b *bench) latency(ctx context.Context, t target, rate float64) (float64, e
 		b.fail(err)
 	}
 	return p99, nil
+}
+
+// gcMidway waits until timed has counted half more requests, then
+// starts a garbage collection cycle and waits for its end, unless ctx ends
+// first or a cycle started meanwhile: so that every open-loop window holds
+// one, as a replica's windows do over time, instead of by chance. It
+// reports whether it started one.
+func gcMidway(ctx context.Context, timed *meter.Histogram, half uint64) bool {
+	cycles := func() uint32 {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.NumGC
+	}
+	before, from := cycles(), timed.Count()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for timed.Count()-from < half {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+	if cycles() != before {
+		return false
+	}
+	runtime.GC()
+	return true
 }
 
 // cost formats what a phase used as personalize's lines show it: the
