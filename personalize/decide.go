@@ -102,16 +102,38 @@ func (d *Decisions) decide(c *fiber.Ctx) error {
 	dec := d.reg.Decide(placement, campaign.Visitor{ID: visitor, Vars: p.VarsInto(vars, now, profile.RFMBreakpoints{}), Seen: seen}, now)
 	clear(vars) // the pool keeps no visitor's values alive
 	varsPool.Put(vars)
-	if dec.Campaign == nil {
-		return c.JSON(fiber.Map{"placement": placement, "campaign": nil})
+	if dec.Campaign != nil {
+		d.record(c.UserContext(), st.ID, userID, anonID, placement, dec, now)
 	}
-	d.record(c.UserContext(), st.ID, userID, anonID, placement, dec, now)
-	if dec.Group == campaign.Holdout {
-		return c.JSON(fiber.Map{"placement": placement, "campaign": nil, "group": campaign.Holdout})
+	buf := answerBufs.Get().(*[]byte)
+	*buf = appendDecision((*buf)[:0], placement, dec)
+	c.Response().SetBody(*buf) // copies
+	c.Response().Header.SetContentType(fiber.MIMEApplicationJSON)
+	if cap(*buf) <= 64<<10 {
+		answerBufs.Put(buf)
 	}
-	return c.JSON(fiber.Map{"placement": placement, "group": dec.Group, "campaign": fiber.Map{
-		"id": dec.Campaign.ID, "name": dec.Campaign.Name, "content": dec.Campaign.Content}})
+	return nil
 }
+
+// appendDecision appends decide's answer, as json.Marshal writes the map
+// {"placement", "campaign", "group"} (the campaign null for none and for
+// the holdout, whose group alone is named; no group for none).
+func appendDecision(dst []byte, placement string, dec campaign.Decision) []byte {
+	dst = append(dst, `{"campaign":`...)
+	if dec.Campaign == nil || dec.Group == campaign.Holdout {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, dec.Shown...)
+	}
+	if dec.Campaign != nil {
+		dst = event.AppendString(append(dst, `,"group":`...), dec.Group)
+	}
+	dst = event.AppendString(append(dst, `,"placement":`...), placement)
+	return append(dst, '}')
+}
+
+// answerBufs holds the buffers decide's answers are built in.
+var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // varsPool holds the maps of profile variables decisions evaluate
 // segments over: Decide keeps none of them.
@@ -134,7 +156,7 @@ func (d *Decisions) record(ctx context.Context, site, userID, anonID, placement 
 		UserID: userID, AnonymousID: anonID, Timestamp: now.UTC(), ReceivedAt: now.UTC(), SiteID: site,
 		Properties: map[string]any{"campaign_id": dec.Campaign.ID, "group": dec.Group, "placement": placement},
 	}
-	value, err := json.Marshal(e)
+	value, err := e.AppendJSON(nil)
 	if err != nil {
 		return
 	}

@@ -6,6 +6,7 @@
 package campaign
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -68,7 +69,11 @@ func compile(c Campaign) (*compiled, error) {
 	case !c.Start.IsZero() && !c.End.IsZero() && !c.End.After(c.Start):
 		return nil, fmt.Errorf("%w: end must come after start", ErrInvalid)
 	}
-	cc := &compiled{Campaign: c}
+	shown, err := json.Marshal(map[string]any{"id": c.ID, "name": c.Name, "content": c.Content})
+	if err != nil {
+		return nil, fmt.Errorf("%w: content: %v", ErrInvalid, err)
+	}
+	cc := &compiled{Campaign: c, shown: shown}
 	if c.Segment != "" {
 		seg, err := segment.Compile(segment.Segment{ID: "campaign", Expr: c.Segment})
 		if err != nil {
@@ -81,7 +86,8 @@ func compile(c Campaign) (*compiled, error) {
 
 type compiled struct {
 	Campaign
-	seg *segment.Compiled
+	seg   *segment.Compiled
+	shown json.RawMessage // see Decision.Shown
 }
 
 // Running reports whether the campaign runs at now.
@@ -178,8 +184,13 @@ type Visitor struct {
 // Decision is the outcome for one placement: the campaign and the
 // visitor's group, or no campaign.
 type Decision struct {
+	// Campaign is the registry's: callers must not modify it.
 	Campaign *Campaign
 	Group    string
+	// Shown is what a page gets of the campaign, encoded once when it was
+	// put: {"content":...,"id":...,"name":...}, as json.Marshal writes
+	// that map.
+	Shown json.RawMessage
 }
 
 // Decide picks the campaign a placement shows the visitor: among the
@@ -209,6 +220,5 @@ func (r *Registry) Decide(placement string, v Visitor, now time.Time) Decision {
 	if best == nil {
 		return Decision{}
 	}
-	camp := best.Campaign
-	return Decision{Campaign: &camp, Group: GroupOf(camp.ID, v.ID, camp.Holdout)}
+	return Decision{Campaign: &best.Campaign, Group: GroupOf(best.ID, v.ID, best.Holdout), Shown: best.shown}
 }

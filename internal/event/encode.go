@@ -278,6 +278,9 @@ func (enc *encoder) float(f float64) {
 
 const hexDigits = "0123456789abcdef"
 
+// AppendString appends s as a JSON string, as json.Marshal writes it.
+func AppendString(dst []byte, s string) []byte { return appendString(dst, s) }
+
 // appendString appends s as a JSON string, escaped as json.Marshal
 // escapes: quotes, backslashes and control characters; <, > and & for
 // HTML; U+2028 and U+2029 for JavaScript; invalid UTF-8 becomes U+FFFD.
