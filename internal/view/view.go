@@ -50,10 +50,14 @@ type View struct {
 	briefs *table
 	log    *slog.Logger
 
-	// stripes serialise a cache fill with the invalidation of the same
-	// profile, so a fill never puts back a value older than the store's.
-	stripes [256]sync.Mutex
+	// stripes order a cache fill with the invalidations of the same
+	// profile, so a fill never puts back a value older than the store's
+	// (see Profile).
+	stripes [256]stripe
 	seed    maphash.Seed
+	// afterRead, when set (tests), runs in Profile between reading the
+	// store and filling the cache.
+	afterRead func(pid string)
 	running atomic.Int32
 
 	hits, misses prometheus.Counter
@@ -178,9 +182,12 @@ func (v *View) Profile(pid string) (*profile.Profile, error) {
 		return p, nil
 	}
 	v.misses.Inc()
-	mu := &v.stripes[maphash.String(v.seed, pid)%uint64(len(v.stripes))]
-	mu.Lock()
-	defer mu.Unlock()
+	// The store is read without a lock, so that a slow read delays no
+	// other: a fill is dropped instead when the profile was invalidated
+	// since before the read (the stripe's count moved), as the value read
+	// may then be the older one.
+	st := v.stripe(pid)
+	gen := st.gen.Load()
 	raw, err := v.db.Get([]byte("p/" + pid))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNotFound
@@ -192,8 +199,27 @@ func (v *View) Profile(pid string) (*profile.Profile, error) {
 	if err := profile.UnmarshalView(raw, p); err != nil {
 		return nil, fmt.Errorf("decode profile %s: %w", pid, err)
 	}
-	v.cache.Set(pid, p, decodedCost(len(raw)))
+	if v.afterRead != nil {
+		v.afterRead(pid)
+	}
+	st.mu.Lock()
+	if st.gen.Load() == gen {
+		v.cache.Set(pid, p, decodedCost(len(raw)))
+	}
+	st.mu.Unlock()
 	return p, nil
+}
+
+// stripe serialises the cache fills and invalidations of its profiles,
+// and counts the invalidations.
+type stripe struct {
+	mu  sync.Mutex
+	gen atomic.Uint64 // written under mu
+}
+
+// stripe returns the stripe of key.
+func (v *View) stripe(key string) *stripe {
+	return &v.stripes[maphash.String(v.seed, key)%uint64(len(v.stripes))]
 }
 
 // decodedCost estimates the heap a profile decoded from a stored snapshot
@@ -205,10 +231,11 @@ func decodedCost(n int) int64 { return 1024 + int64(n)*3/2 }
 // invalidate drops key from one of the view's caches, under the key's
 // stripe (see Profile).
 func invalidate[V any](v *View, c *ristretto.Cache[string, V], key string) {
-	mu := &v.stripes[maphash.String(v.seed, key)%uint64(len(v.stripes))]
-	mu.Lock()
+	st := v.stripe(key)
+	st.mu.Lock()
+	st.gen.Add(1)
 	c.Del(key)
-	mu.Unlock()
+	st.mu.Unlock()
 }
 
 func isProfileID(s string) bool {

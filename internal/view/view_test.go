@@ -52,3 +52,40 @@ func TestLookupFollowsTheTopics(t *testing.T) {
 		t.Errorf("Lookup(x:nonsense): %v, want ErrBadIdentifier", err)
 	}
 }
+
+// TestFillRacingAnUpdate: a profile read from the store just before the
+// tailer writes a newer one and invalidates it is answered to its reader
+// but never cached, so the next read sees the newer one; a read no update
+// raced is cached.
+func TestFillRacingAnUpdate(t *testing.T) {
+	v := testView(t, testStore(t))
+	f := newFeed(v)
+	prof := func(events int64) []byte {
+		p := profile.New("pr_1", "a:x")
+		p.Events = events
+		data, _ := json.Marshal(p)
+		return data
+	}
+	f.put(t, "p/", "pr_1", prof(1))
+	f.put(t, "i/", "a:x", []byte("pr_1"))
+	v.afterRead = func(string) {
+		v.afterRead = nil
+		f.put(t, "p/", "pr_1", prof(2)) // between the read and the fill
+	}
+	if p, err := v.Profile("pr_1"); err != nil || p.Events != 1 {
+		t.Fatalf("Profile read before the update = %+v, %v; want 1 event", p, err)
+	}
+	v.cache.Wait()
+	if _, ok := v.cache.Get("pr_1"); ok {
+		t.Fatal("the profile read before the update was cached")
+	}
+	for range 2 {
+		if p, err := v.Profile("pr_1"); err != nil || p.Events != 2 {
+			t.Fatalf("Profile after the update = %+v, %v; want 2 events", p, err)
+		}
+		v.cache.Wait()
+	}
+	if p, ok := v.cache.Get("pr_1"); !ok || p.Events != 2 {
+		t.Fatalf("cache after an unraced read = %+v, %t; want the profile with 2 events", p, ok)
+	}
+}
