@@ -58,7 +58,7 @@ type View struct {
 	// afterRead, when set (tests), runs in Profile between reading the
 	// store and filling the cache.
 	afterRead func(pid string)
-	running atomic.Int32
+	running   atomic.Int32
 
 	hits, misses prometheus.Counter
 }
