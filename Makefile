@@ -61,8 +61,14 @@ bench-go: ## Run the Go micro-benchmarks.
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 .PHONY: bench-collector
-bench-collector: ## Load-test the collector (embedded Kafka, loopback HTTP) against a bare Fiber handler: peak rps ratio, p50/p99 at half the peak, every accepted hit in Kafka (DURATION, default 10s).
+bench-collector: wrk ## Load-test the collector (embedded Kafka, loopback HTTP) against a bare Fiber handler: peak rps ratio (wrk), p50/p99 at half the peak, every accepted hit in Kafka (DURATION, default 10s).
 	$(GO) run ./bench/collector -duration $${DURATION:-10s}
+
+.PHONY: wrk
+wrk: ## Install Debian's wrk if it is missing (as root), the closed-loop load generator of bench-collector.
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		echo "installing wrk (apt-get install -y wrk)" && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || \
+		{ echo "bench-collector needs wrk: apt-get install -y wrk (or: go run ./bench/collector -loadgen=go)"; exit 1; }
 
 .PHONY: bench-profiler
 bench-profiler: ## Benchmark the profiler in one process on embedded Kafka: hits/s one member turns into profiles from a backlog (EVENTS, default 200000), and send-to-visible freshness through collector, profiler and view at RATE hits/s (default 10000) for DURATION (default 10s).

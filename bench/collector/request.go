@@ -109,57 +109,106 @@ func jsonObject(m map[string]string) []byte {
 	return bytes.TrimSpace(b.Bytes())
 }
 
-// newRequest returns a request to t with the headers every request shares:
-// those Chrome sends with the tag's fetch (keepalive, credentials, a string
-// body, so text/plain and no CORS preflight).
+// pageHeaders are the headers every request shares: those Chrome sends
+// with the tag's fetch (keepalive, credentials, a string body, so
+// text/plain and no CORS preflight). Each request adds its Cookie,
+// User-Agent and Referer.
+var pageHeaders = [][2]string{
+	{fasthttp.HeaderContentType, "text/plain;charset=UTF-8"},
+	{fasthttp.HeaderOrigin, siteOrigin},
+	{fasthttp.HeaderAccept, "*/*"},
+	{fasthttp.HeaderAcceptLanguage, "en-US,en;q=0.9"},
+	{fasthttp.HeaderAcceptEncoding, "gzip, deflate, br, zstd"},
+	{"Sec-Ch-Ua", `"Google Chrome";v="131", "Chromium";v="131", "Not_A Brand";v="24"`},
+	{"Sec-Ch-Ua-Mobile", "?0"},
+	{"Sec-Fetch-Site", "same-site"},
+	{"Sec-Fetch-Mode", "cors"},
+	{"Sec-Fetch-Dest", "empty"},
+}
+
+// newRequest returns a request to t with pageHeaders.
 func newRequest(t target) *fasthttp.Request {
 	req := new(fasthttp.Request)
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.SetRequestURI("http://" + t.addr + pathBatch)
-	req.Header.SetContentType("text/plain;charset=UTF-8")
-	req.Header.Set(fasthttp.HeaderOrigin, siteOrigin)
-	req.Header.Set(fasthttp.HeaderAccept, "*/*")
-	req.Header.Set(fasthttp.HeaderAcceptLanguage, "en-US,en;q=0.9")
-	req.Header.Set(fasthttp.HeaderAcceptEncoding, "gzip, deflate, br, zstd")
-	req.Header.Set("Sec-Ch-Ua", `"Google Chrome";v="131", "Chromium";v="131", "Not_A Brand";v="24"`)
-	req.Header.Set("Sec-Ch-Ua-Mobile", "?0")
-	req.Header.Set("Sec-Fetch-Site", "same-site")
-	req.Header.Set("Sec-Fetch-Mode", "cors")
-	req.Header.Set("Sec-Fetch-Dest", "empty")
+	for _, h := range pageHeaders {
+		req.Header.Set(h[0], h[1])
+	}
 	return req
+}
+
+// A bodyField is a part of a page hit's body that differs between hits.
+type bodyField int
+
+const (
+	fieldSentAt      bodyField = iota // the send time, isoMillis
+	fieldMessageID                    // the generator's prefix and a counter
+	fieldAnonymousID                  // the visitor's
+	fieldTimestamp                    // 150 ms before the send time, isoMillis
+	fieldProperties                   // the page's, a JSON object
+	fieldContextPage                  // the page's, a JSON object
+	fieldUserAgent                    // the visitor's
+	fieldSessionID                    // the visitor's, a number
+	fieldEnd                          // no field: the body ends
+)
+
+// pageBody is the layout of a page hit's body: each literal is followed
+// by a field. Both load generators (fill, and wrk's Lua script) build
+// bodies from it.
+var pageBody = []struct {
+	lit   string
+	field bodyField
+}{
+	{`{"writeKey":"demo","sentAt":"`, fieldSentAt},
+	{`","batch":[{"type":"page","messageId":"`, fieldMessageID},
+	{`","anonymousId":"`, fieldAnonymousID},
+	{`","timestamp":"`, fieldTimestamp},
+	{`","properties":`, fieldProperties},
+	{`,"context":{"page":`, fieldContextPage},
+	{`,"userAgent":"`, fieldUserAgent},
+	{`","locale":"en-US","library":{"name":"ecrm.js","version":"0.1.0"},"campaign":{"source":"newsletter","medium":"email"},"sessionId":`, fieldSessionID},
+	{"}}]}", fieldEnd},
 }
 
 // fill sets the next page view as req's body, cookie, User-Agent and
 // Referer, building the body in buf, which it returns for reuse.
 func (g *generator) fill(req *fasthttp.Request, buf []byte) []byte {
 	n := g.seq.Add(1)
-	v := &g.visitors[(n*2654435761)%uint64(len(g.visitors))]
+	v := &g.visitors[(n*visitorStride)%uint64(len(g.visitors))]
 	p := &g.pages[n%uint64(len(g.pages))]
 	now := time.Now().UTC()
-	b := append(buf[:0], `{"writeKey":"demo","sentAt":"`...)
-	b = now.AppendFormat(b, isoMillis)
-	b = append(b, `","batch":[{"type":"page","messageId":"`...)
-	b = append(b, g.prefix...)
-	b = strconv.AppendUint(b, n, 10)
-	b = append(b, `","anonymousId":"`...)
-	b = append(b, v.anonymousID...)
-	b = append(b, `","timestamp":"`...)
-	b = now.Add(-150*time.Millisecond).AppendFormat(b, isoMillis)
-	b = append(b, `","properties":`...)
-	b = append(b, p.properties...)
-	b = append(b, `,"context":{"page":`...)
-	b = append(b, p.contextPage...)
-	b = append(b, `,"userAgent":"`...)
-	b = append(b, v.ua...)
-	b = append(b, `","locale":"en-US","library":{"name":"ecrm.js","version":"0.1.0"},"campaign":{"source":"newsletter","medium":"email"},"sessionId":`...)
-	b = strconv.AppendInt(b, v.sessionID, 10)
-	b = append(b, "}}]}"...)
+	b := buf[:0]
+	for _, part := range pageBody {
+		b = append(b, part.lit...)
+		switch part.field {
+		case fieldSentAt:
+			b = now.AppendFormat(b, isoMillis)
+		case fieldMessageID:
+			b = strconv.AppendUint(append(b, g.prefix...), n, 10)
+		case fieldAnonymousID:
+			b = append(b, v.anonymousID...)
+		case fieldTimestamp:
+			b = now.Add(-150*time.Millisecond).AppendFormat(b, isoMillis)
+		case fieldProperties:
+			b = append(b, p.properties...)
+		case fieldContextPage:
+			b = append(b, p.contextPage...)
+		case fieldUserAgent:
+			b = append(b, v.ua...)
+		case fieldSessionID:
+			b = strconv.AppendInt(b, v.sessionID, 10)
+		}
+	}
 	req.SetBody(b)
 	req.Header.SetCookie("ecrm_vid", v.vid)
 	req.Header.SetUserAgent(v.ua)
 	req.Header.SetReferer(p.url)
 	return b
 }
+
+// visitorStride spreads the requests over the visitors (Knuth's
+// multiplicative hash): consecutive requests come from visitors far apart.
+const visitorStride = 2654435761
 
 // meanSize returns the mean size of a request body over the pages.
 func (g *generator) meanSize() int {

@@ -41,6 +41,8 @@ type stack struct {
 	timing        *meter.HandlerTiming // of the collector's intake
 	collectorAddr string
 	bareAddr      string
+	dir           string                            // temporary: the broker's, the spool's, wrk's scripts
+	metrics       prometheus.Gatherer               // the collector's and the relay's
 	stops         []func(ctx context.Context) error // run last first by Close
 }
 
@@ -61,6 +63,7 @@ func startStack(ctx context.Context, logger *slog.Logger) (_ *stack, err error) 
 		return nil, fmt.Errorf("temp dir: %w", err)
 	}
 	s.stops = append(s.stops, func(context.Context) error { return os.RemoveAll(dir) })
+	s.dir = dir
 
 	b, err := broker.Start("127.0.0.1:0", filepath.Join(dir, "kafka"))
 	if err != nil {
@@ -80,6 +83,7 @@ func startStack(ctx context.Context, logger *slog.Logger) (_ *stack, err error) 
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
+	s.metrics = reg
 	s.relay = relay.New(s.kcfg, sp, relay.Options{}, logger, reg)
 	go s.relay.Run()
 	s.stops = append(s.stops, s.relay.Close)
@@ -156,6 +160,32 @@ func (s *stack) Delivered(ctx context.Context) (records int64, spooled int, err 
 		records += off
 	}
 	return records, s.relay.Pending(), nil
+}
+
+// Events returns the collector's count of the events it received, by
+// result (ecrm_collector_events_total: accepted, or why not).
+func (s *stack) Events() (map[string]uint64, error) {
+	mfs, err := s.metrics.Gather()
+	if err != nil {
+		return nil, fmt.Errorf("collector metrics: %w", err)
+	}
+	events := map[string]uint64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "ecrm_collector_events_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" {
+					events[l.GetValue()] += uint64(m.GetCounter().GetValue())
+				}
+			}
+		}
+	}
+	if len(events) == 0 {
+		return nil, errors.New("collector metrics: no ecrm_collector_events_total")
+	}
+	return events, nil
 }
 
 // Close stops the servers, then the relay (sending what it holds), the

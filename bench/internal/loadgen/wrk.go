@@ -1,0 +1,147 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/ecrm/ecrm/bench/internal/meter"
+)
+
+// Wrk is a closed-loop run of wrk (https://github.com/wg/wrk, Debian's
+// package wrk): Threads threads keeping Conns keep-alive connections busy
+// for Duration, each sending its next request as soon as the last is
+// answered, the requests built by the Lua Script.
+//
+// wrk is the benchmarks' closed loop where the rate is judged against a
+// bare handler: written in C over epoll, it spends about the same CPU on a
+// request whatever the server's latency (6–7 µs here), so the two share
+// the machine's cores alike. The Go generator's process (ClosedLoop) spends
+// more on a slower server's requests, in its scheduler's idle path, and
+// leaves cores idle: it measures part of itself in the ratio.
+type Wrk struct {
+	Threads  int
+	Conns    int
+	Duration time.Duration
+	Script   string // path of the Lua script
+	URL      string // on 127.0.0.1
+}
+
+// WrkResult is what a wrk run reports, and the CPU time its process used.
+type WrkResult struct {
+	Requests int64         // answers received
+	Elapsed  time.Duration // as wrk measured it
+	Non2xx   int64         // answers with a status other than 2xx or 3xx
+	// Socket errors: connections that failed, reads and writes that
+	// failed, requests unanswered within wrk's timeout (2 s).
+	Connect, Read, Write, Timeout int64
+	CPU                           time.Duration // wrk's, user and system
+	Output                        string
+}
+
+// Rate returns the answers per second.
+func (r WrkResult) Rate() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Requests) / r.Elapsed.Seconds()
+}
+
+// Errors returns the socket errors.
+func (r WrkResult) Errors() int64 { return r.Connect + r.Read + r.Write + r.Timeout }
+
+// Failure returns an error naming name when an answer was not 2xx or a
+// request failed, nil otherwise.
+func (r WrkResult) Failure(name string) error {
+	if r.Non2xx == 0 && r.Errors() == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s (wrk): %d answers were not 2xx; socket errors: connect %d, read %d, write %d, timeout %d",
+		name, r.Non2xx, r.Connect, r.Read, r.Write, r.Timeout)
+}
+
+// ErrNoWrk is returned when wrk is not installed.
+var ErrNoWrk = errors.New("wrk is not installed (apt-get install -y wrk)")
+
+// WrkPath returns the path of wrk, or ErrNoWrk.
+func WrkPath() (string, error) {
+	p, err := exec.LookPath("wrk")
+	if err != nil {
+		return "", ErrNoWrk
+	}
+	return p, nil
+}
+
+// Run runs wrk and returns what it reported. It fails when wrk cannot
+// run, exits non-zero, or prints no rate.
+func (w Wrk) Run(ctx context.Context) (WrkResult, error) {
+	path, err := WrkPath()
+	if err != nil {
+		return WrkResult{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, w.Duration+30*time.Second)
+	defer cancel()
+	secs := max(int(w.Duration.Round(time.Second)/time.Second), 1)
+	cmd := exec.CommandContext(ctx, path, "-t", strconv.Itoa(w.Threads), "-c", strconv.Itoa(w.Conns),
+		"-d", strconv.Itoa(secs)+"s", "-s", w.Script, w.URL)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		return WrkResult{}, fmt.Errorf("wrk %s: %w: %s", w.URL, err, out.Bytes())
+	}
+	res, err := ParseWrk(out.String())
+	if err != nil {
+		return WrkResult{}, err
+	}
+	res.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return res, nil
+}
+
+// RunMetered runs wrk while metering this process (the servers') and
+// returns what both used; the load generator's CPU is wrk's.
+func (w Wrk) RunMetered(ctx context.Context) (WrkResult, meter.Usage, error) {
+	m := meter.Start()
+	res, err := w.Run(ctx)
+	if err != nil {
+		return res, meter.Usage{}, err
+	}
+	return res, m.Stop(res.CPU), nil
+}
+
+var (
+	wrkRequests = regexp.MustCompile(`(?m)^\s*(\d+) requests in ([0-9.]+)(us|ms|s|m|h),`)
+	wrkNon2xx   = regexp.MustCompile(`(?m)^\s*Non-2xx or 3xx responses: (\d+)`)
+	wrkSocket   = regexp.MustCompile(`(?m)^\s*Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
+)
+
+// ParseWrk reads wrk's report: the answers and the time they took, the
+// answers that were not 2xx or 3xx, and the socket errors.
+func ParseWrk(out string) (WrkResult, error) {
+	res := WrkResult{Output: out}
+	m := wrkRequests.FindStringSubmatch(out)
+	if m == nil {
+		return res, fmt.Errorf("wrk printed no request count: %q", out)
+	}
+	res.Requests, _ = strconv.ParseInt(m[1], 10, 64)
+	v, err := strconv.ParseFloat(m[2], 64)
+	if err != nil {
+		return res, fmt.Errorf("wrk's elapsed time %q: %w", m[2]+m[3], err)
+	}
+	unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second, "m": time.Minute, "h": time.Hour}[m[3]]
+	res.Elapsed = time.Duration(v * float64(unit))
+	if m := wrkNon2xx.FindStringSubmatch(out); m != nil {
+		res.Non2xx, _ = strconv.ParseInt(m[1], 10, 64)
+	}
+	if m := wrkSocket.FindStringSubmatch(out); m != nil {
+		for i, p := range []*int64{&res.Connect, &res.Read, &res.Write, &res.Timeout} {
+			*p, _ = strconv.ParseInt(m[i+1], 10, 64)
+		}
+	}
+	return res, nil
+}
