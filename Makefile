@@ -65,17 +65,17 @@ bench-collector: wrk ## Load-test the collector (embedded Kafka, loopback HTTP) 
 	$(GO) run ./bench/collector -duration $${DURATION:-10s}
 
 .PHONY: wrk
-wrk: ## Install Debian's wrk if it is missing (as root), the closed-loop load generator of bench-collector.
+wrk: ## Install Debian's wrk if it is missing (as root): the closed-loop load generator of bench-collector and bench-personalize.
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 		echo "installing wrk (apt-get install -y wrk)" && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || \
-		{ echo "bench-collector needs wrk: apt-get install -y wrk (or: go run ./bench/collector -loadgen=go)"; exit 1; }
+		{ echo "the load benchmarks need wrk: apt-get install -y wrk (or run them with -loadgen=go)"; exit 1; }
 
 .PHONY: bench-profiler
 bench-profiler: ## Benchmark the profiler in one process on embedded Kafka: hits/s one member turns into profiles from a backlog (EVENTS, default 200000), and send-to-visible freshness through collector, profiler and view at RATE hits/s (default 10000) for DURATION (default 10s).
 	$(GO) run ./bench/profiler -events $${EVENTS:-200000} -rate $${RATE:-10000} -duration $${DURATION:-10s}
 
 .PHONY: bench-personalize
-bench-personalize: ## Load-test personalize over 1M profiles in Pebble and 100k items (loopback HTTP, no Kafka) against a bare Fiber handler: peak rps ratio, p99 in the recommend and decide handlers at half the peak (DURATION, default 10s; PROFILES, default 1000000).
+bench-personalize: wrk ## Load-test personalize over 1M profiles in Pebble and 100k items (loopback HTTP, no Kafka) against a bare Fiber handler: peak rps ratio (wrk), p99 in the recommend and decide handlers at half the peak (DURATION, default 10s; PROFILES, default 1000000).
 	$(GO) run ./bench/personalize -duration $${DURATION:-10s} -profiles $${PROFILES:-1000000}
 
 RECSYS ?= ../shared/data/recsys

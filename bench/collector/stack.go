@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ecrm/ecrm/bench/internal/loadgen"
 	"github.com/ecrm/ecrm/bench/internal/meter"
 	"github.com/ecrm/ecrm/collector"
 	"github.com/ecrm/ecrm/internal/broker"
@@ -43,13 +44,14 @@ type stack struct {
 	bareAddr      string
 	dir           string                            // temporary: the broker's, the spool's, wrk's scripts
 	metrics       prometheus.Gatherer               // the collector's and the relay's
+	accepts       map[string]*loadgen.Accepts       // by address: the servers' connections
 	stops         []func(ctx context.Context) error // run last first by Close
 }
 
 // startStack starts the broker, topics, spool, relay and collector app, and
 // the bare app. On error it stops what it started.
 func startStack(ctx context.Context, logger *slog.Logger) (_ *stack, err error) {
-	s := &stack{timing: meter.NewHandlerTiming(timingBucket, timingBuckets, pathBatch)}
+	s := &stack{timing: meter.NewHandlerTiming(timingBucket, timingBuckets, pathBatch), accepts: map[string]*loadgen.Accepts{}}
 	defer func() {
 		if err != nil {
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -115,10 +117,12 @@ func startStack(ctx context.Context, logger *slog.Logger) (_ *stack, err error) 
 
 // serve serves app on a free loopback port and returns its address.
 func (s *stack) serve(app *fiber.App) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("listen: %w", err)
 	}
+	ln := loadgen.CountAccepts(l)
+	s.accepts[ln.Addr().String()] = ln
 	done := make(chan error, 1)
 	go func() { done <- app.Listener(ln) }()
 	s.stops = append(s.stops, func(ctx context.Context) error {

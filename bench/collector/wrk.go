@@ -44,25 +44,6 @@ func (g *generator) writeWrkScript(dir string, t target) (string, error) {
 	return path, nil
 }
 
-// luaString quotes s as a Lua string literal: backslash, quote and the
-// control bytes escaped (\ddd), every other byte as is. (A long string,
-// [[...]], would turn CRLF into LF.)
-func luaString(s string) string {
-	b := make([]byte, 0, len(s)+2)
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\' || c == '"':
-			b = append(b, '\\', c)
-		case c < 0x20 || c == 0x7f:
-			b = fmt.Appendf(b, "\\%03d", c) // three digits: a digit after it is not read as its own
-		default:
-			b = append(b, c)
-		}
-	}
-	return string(append(b, '"'))
-}
-
 // luaScript writes the script: the visitors, the pages and the layout of
 // a request as data; init(), which builds wrkSlots requests per thread
 // from them, choosing visitor and page as fill does from a count
@@ -73,14 +54,14 @@ func luaString(s string) string {
 // it spends on one it does not build.
 func (g *generator) luaScript(w *bufio.Writer, addr string) {
 	fmt.Fprintf(w, "-- wrk's requests for bench/collector (generated)\n")
-	fmt.Fprintf(w, "local prefix = %s\n", luaString(g.prefix))
+	fmt.Fprintf(w, "local prefix = %s\n", loadgen.LuaString(g.prefix))
 	w.WriteString("local V = {\n")
 	for _, v := range g.visitors {
-		fmt.Fprintf(w, "{%s,%s,%s,%s},\n", luaString(v.anonymousID), luaString(v.vid), luaString(v.ua), luaString(strconv.FormatInt(v.sessionID, 10)))
+		fmt.Fprintf(w, "{%s,%s,%s,%s},\n", loadgen.LuaString(v.anonymousID), loadgen.LuaString(v.vid), loadgen.LuaString(v.ua), loadgen.LuaString(strconv.FormatInt(v.sessionID, 10)))
 	}
 	w.WriteString("}\nlocal P = {\n")
 	for _, p := range g.pages {
-		fmt.Fprintf(w, "{%s,%s,%s},\n", luaString(p.url), luaString(string(p.properties)), luaString(string(p.contextPage)))
+		fmt.Fprintf(w, "{%s,%s,%s},\n", loadgen.LuaString(p.url), loadgen.LuaString(string(p.properties)), loadgen.LuaString(string(p.contextPage)))
 	}
 	var head strings.Builder
 	head.WriteString("POST " + pathBatch + " HTTP/1.1\r\nHost: " + addr + "\r\n")
@@ -88,16 +69,16 @@ func (g *generator) luaScript(w *bufio.Writer, addr string) {
 		head.WriteString(h[0] + ": " + h[1] + "\r\n")
 	}
 	head.WriteString(fasthttp.HeaderCookie + ": ecrm_vid=")
-	fmt.Fprintf(w, "}\nlocal H1 = %s\n", luaString(head.String()))
-	fmt.Fprintf(w, "local H2 = %s\n", luaString("\r\n"+fasthttp.HeaderUserAgent+": "))
-	fmt.Fprintf(w, "local H3 = %s\n", luaString("\r\n"+fasthttp.HeaderReferer+": "))
-	fmt.Fprintf(w, "local H4 = %s\n", luaString("\r\n"+fasthttp.HeaderContentLength+": "))
+	fmt.Fprintf(w, "}\nlocal H1 = %s\n", loadgen.LuaString(head.String()))
+	fmt.Fprintf(w, "local H2 = %s\n", loadgen.LuaString("\r\n"+fasthttp.HeaderUserAgent+": "))
+	fmt.Fprintf(w, "local H3 = %s\n", loadgen.LuaString("\r\n"+fasthttp.HeaderReferer+": "))
+	fmt.Fprintf(w, "local H4 = %s\n", loadgen.LuaString("\r\n"+fasthttp.HeaderContentLength+": "))
 	w.WriteString("local B = {")
 	for i, part := range pageBody {
 		if i > 0 {
 			w.WriteString(", ")
 		}
-		w.WriteString(luaString(part.lit))
+		w.WriteString(loadgen.LuaString(part.lit))
 	}
 	w.WriteString("}\n")
 	// A slot's body: each literal of pageBody followed by its field, cut
@@ -163,8 +144,9 @@ end
 const wrkSlots = 4096
 
 // peakWrk measures t's closed-loop peak with wrk: a warm-up run, then the
-// measured one, metering the servers meanwhile (and profiling their CPU
-// into cpuProfile and allocations into memProfile if set). It prints the outcome as
+// measured one, metering the servers from wrk's first connection on (and
+// profiling their CPU into cpuProfile and allocations into memProfile if
+// set). It prints the outcome as
 // peak does and returns the answers per second and the answers of both
 // runs.
 func (b *bench) peakWrk(ctx context.Context, t target, cpuProfile, memProfile string) (rps float64, answered int64, err error) {
@@ -182,7 +164,7 @@ func (b *bench) peakWrk(ctx context.Context, t target, cpuProfile, memProfile st
 	if stopProfile, err = meter.StartProfile(cpuProfile, memProfile); err != nil {
 		return 0, 0, err
 	}
-	res, usage, err := w.RunMetered(ctx)
+	res, usage, err := w.RunMetered(ctx, b.s.accepts[t.addr].Since())
 	if perr := stopProfile(); err == nil {
 		err = perr
 	}

@@ -29,6 +29,7 @@ type config struct {
 	DecideProfile string
 	HeapProfile   string
 	GCMidway      bool
+	Loadgen       string // of the closed-loop peaks: wrk or go
 
 	// Kind is the load generator's: the requests it sends.
 	Kind string
@@ -51,6 +52,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.DecideProfile, "cpuprofile-decide", "", "A file to write the CPU profile of the decide closed-loop run to (default none).")
 	fs.BoolVar(&cfg.GCMidway, "gc-midway", true, "Start a garbage collection cycle in the servers' process halfway through each open-loop window that has none by then, so that the p99s always count one, as a replica's would over time (default true).")
 	fs.StringVar(&cfg.HeapProfile, "heapprofile", "", "A file to write the heap profile to once the load is over, for go tool pprof -sample_index=inuse_objects: what the garbage collector marks (default none).")
+	fs.StringVar(&cfg.Loadgen, "loadgen", "wrk", "The load generator of the closed-loop peaks: wrk (apt-get install -y wrk), or go, this program's own in a process of its own (the sample and the open-loop runs always use go).")
 	fs.StringVar(&cfg.Target, "target", "", "With -role=load: the URL on 127.0.0.1 of the server under load.")
 	fs.StringVar(&cfg.Kind, "kind", kindRecommend, "With -role=load: the requests, recommend, decide, or bare (the recommend requests to the bare handler).")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "With -role=load -mode=open: the requests per second.")
@@ -71,6 +73,9 @@ func (c config) Validate() error {
 	}
 	if c.Sessions < 1 || c.Sessions > 50_000_000 {
 		errs = append(errs, fmt.Errorf("-sessions %d out of range 1..50000000", c.Sessions))
+	}
+	if c.Loadgen != "wrk" && c.Loadgen != "go" {
+		errs = append(errs, errors.New("-loadgen must be wrk or go"))
 	}
 	if c.Active < 0 {
 		errs = append(errs, errors.New("-active must not be negative"))

@@ -82,16 +82,45 @@ type sender struct {
 func newSender(t target, w *world, client *fasthttp.HostClient) *sender {
 	req := new(fasthttp.Request)
 	req.Header.SetMethod(fasthttp.MethodGet)
-	req.Header.Set(fasthttp.HeaderOrigin, "https://shop.example")
-	req.Header.Set(fasthttp.HeaderAccept, "*/*")
-	req.Header.Set(fasthttp.HeaderAcceptLanguage, "en-US,en;q=0.9")
-	req.Header.Set(fasthttp.HeaderAcceptEncoding, "gzip, deflate, br, zstd")
-	req.Header.SetUserAgent(pageUA)
-	req.Header.Set("Sec-Fetch-Site", "same-site")
-	req.Header.Set("Sec-Fetch-Mode", "cors")
-	req.Header.Set("Sec-Fetch-Dest", "empty")
+	for _, h := range pageHeaders {
+		req.Header.Set(h[0], h[1])
+	}
 	return &sender{Conn: loadgen.NewConn(client, req, check(t.kind)), t: t, w: w, r: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 		buf: make([]byte, 0, 256)}
+}
+
+// pageHeaders are the headers of every request but the Referer: those of
+// a shop page's fetch in Chrome.
+var pageHeaders = [][2]string{
+	{fasthttp.HeaderOrigin, "https://shop.example"},
+	{fasthttp.HeaderAccept, "*/*"},
+	{fasthttp.HeaderAcceptLanguage, "en-US,en;q=0.9"},
+	{fasthttp.HeaderAcceptEncoding, "gzip, deflate, br, zstd"},
+	{fasthttp.HeaderUserAgent, pageUA},
+	{"Sec-Fetch-Site", "same-site"},
+	{"Sec-Fetch-Mode", "cors"},
+	{"Sec-Fetch-Dest", "empty"},
+}
+
+// The parts of the requests' URIs and Referers around the visitor, the
+// type and the item.
+const (
+	decidePrefix   = pathDecide + "?placement=" + placement + "&anonymousId="
+	recommendType  = pathRecommend + "?type="
+	recommendAnon  = "&anonymousId="
+	recommendItem  = "&item="
+	writeKeyParam  = "&writeKey=demo"
+	homeReferer    = "https://shop.example/"
+	productReferer = "https://shop.example/p/"
+)
+
+// recommendTypeOf returns the type of the nth recommend request (from 1):
+// personal and similar in turn.
+func recommendTypeOf(n uint64) string {
+	if n%2 == 0 {
+		return "similar"
+	}
+	return "personal"
 }
 
 // fill sets the next request's URI and Referer: a random known visitor
@@ -103,24 +132,20 @@ func (s *sender) fill() {
 	b := append(s.buf[:0], "http://"...)
 	b = append(b, s.t.addr...)
 	if s.t.kind == kindDecide {
-		b = append(b, pathDecide+"?placement="+placement+"&anonymousId="...)
+		b = append(b, decidePrefix...)
 		b = append(b, anon...)
-		b = append(b, "&writeKey=demo"...)
-		s.Req.Header.SetReferer("https://shop.example/")
+		b = append(b, writeKeyParam...)
+		s.Req.Header.SetReferer(homeReferer)
 	} else {
-		typ := "personal"
-		if s.n%2 == 0 {
-			typ = "similar"
-		}
 		item := itemID(s.w.pop.sample(s.r))
-		b = append(b, pathRecommend+"?type="...)
-		b = append(b, typ...)
-		b = append(b, "&anonymousId="...)
+		b = append(b, recommendType...)
+		b = append(b, recommendTypeOf(s.n)...)
+		b = append(b, recommendAnon...)
 		b = append(b, anon...)
-		b = append(b, "&item="...)
+		b = append(b, recommendItem...)
 		b = append(b, item...)
-		b = append(b, "&writeKey=demo"...)
-		s.Req.Header.SetReferer("https://shop.example/p/" + item)
+		b = append(b, writeKeyParam...)
+		s.Req.Header.SetReferer(productReferer + item)
 	}
 	s.Req.SetRequestURIBytes(b)
 	s.buf = b

@@ -62,9 +62,18 @@
 //     or popular filling in) and of decisions by campaign and group.
 //  1. Closed-loop peak: -conns connections each send back to back for
 //     -warmup, then for -duration, against the bare handler (the recommend
-//     requests), then recommend, then decide. Only 2xx answers within
-//     -duration count (bare_rps, recommend_rps, decide_rps), and for
-//     recommend only answers with at least one item. Each figure is followed
+//     requests), then recommend, then decide. By default the sender is wrk
+//     (-loadgen=wrk; Debian's package wrk, two threads), whose Lua script
+//     (wrk.go) sends what the Go generator sends: the same headers, a
+//     visitor drawn afresh each phase uniformly among the same ones (its
+//     anonymous ids in a file the script loads), recommend's types in
+//     turn, items drawn by popularity (a million draws in a file). wrk
+//     costs about the same CPU on a request whatever the server's latency
+//     and keeps the cores busy; the Go generator (-loadgen=go) costs more
+//     on slow answers, in its scheduler, and leaves cores idle (see
+//     bench/collector). With wrk every answer within -duration counts and
+//     must be 2xx; with -loadgen=go only 2xx answers count, and for
+//     recommend only those with at least one item. Each figure is followed
 //     by the CPU time the servers' process spent per answer and, for
 //     recommend and decide, the share of profile reads the view's cache
 //     answered.
@@ -80,8 +89,11 @@
 //     cycle (-gc-midway, gc_forced=true): with a heap of about a gigabyte
 //     a cycle marks for about a second, and a replica's p99 over time
 //     counts them, so a window must not pass only because none fell in it.
-//  3. Exposures: the publisher must have been given one record per decision
-//     naming a group, sample and warm-up included.
+//  3. Answers and exposures, counted in the servers by a middleware for
+//     every phase, wrk's included (wrk does not read bodies): no
+//     recommendation without items, and the publisher must have been
+//     given one record per decision naming a group, sample and warm-up
+//     included; the Go generators' own counts must agree.
 //
 // The last line is
 //
@@ -140,8 +152,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if cfg.Role == loadgen.RoleLoad {
 		return runLoad(ctx, cfg, stdout)
 	}
-	fmt.Fprintf(stdout, "ecrm personalize benchmark: %s GOMAXPROCS=%d NumCPU=%d profiles=%d items=%d sessions=%d active_visitors=%d conns=%d warmup=%s duration=%s load_generator=separate_process\n",
-		runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), cfg.Profiles, cfg.Items, cfg.Sessions, activeVisitors(cfg), cfg.Conns, cfg.Warmup, cfg.Duration)
+	closed := "go, in a process of its own"
+	if cfg.Loadgen == "wrk" {
+		if _, err := loadgen.WrkPath(); err != nil {
+			return fmt.Errorf("%w, or run with -loadgen=go", err)
+		}
+		closed = fmt.Sprintf("wrk -t%d", wrkThreads)
+	}
+	fmt.Fprintf(stdout, "ecrm personalize benchmark: %s GOMAXPROCS=%d NumCPU=%d profiles=%d items=%d sessions=%d active_visitors=%d conns=%d warmup=%s duration=%s closed_loop_load_generator=%q open_loop_load_generator=%q\n",
+		runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), cfg.Profiles, cfg.Items, cfg.Sessions, activeVisitors(cfg), cfg.Conns, cfg.Warmup, cfg.Duration, closed, "go, in a process of its own")
 
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	w := newWorld(cfg.Seed, cfg.Profiles, cfg.Items, time.Now().Truncate(time.Millisecond))
@@ -163,15 +182,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	}
 	b.exposed += exposed
 
-	bareRPS, err := b.peak(ctx, s.Bare(), "")
+	bareRPS, err := b.closedPeak(ctx, s.Bare(), "")
 	if err != nil {
 		return err
 	}
-	recRPS, err := b.peak(ctx, s.Recommend(), cfg.CPUProfile)
+	recRPS, err := b.closedPeak(ctx, s.Recommend(), cfg.CPUProfile)
 	if err != nil {
 		return err
 	}
-	decRPS, err := b.peak(ctx, s.Decide(), cfg.DecideProfile)
+	decRPS, err := b.closedPeak(ctx, s.Decide(), cfg.DecideProfile)
 	if err != nil {
 		return err
 	}
@@ -185,10 +204,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		return err
 	}
 
-	recorded := s.exposures.records.Load()
-	fmt.Fprintf(stdout, "exposures_recorded=%d decisions_with_group=%d\n", recorded, b.exposed)
-	if recorded != b.exposed {
-		b.fail(fmt.Errorf("the exposure publisher got %d records for %d decisions naming a group", recorded, b.exposed))
+	recorded, grouped := s.exposures.records.Load(), s.answers.grouped.Load()
+	fmt.Fprintf(stdout, "exposures_recorded=%d decisions_with_group=%d (answered, counted in the server; the Go generators saw %d of them) recommendations_without_items=%d\n",
+		recorded, grouped, b.exposed, s.answers.empty.Load())
+	if recorded != grouped || b.exposed > grouped {
+		b.fail(fmt.Errorf("the exposure publisher got %d records for %d decisions naming a group (the Go generators saw %d)", recorded, grouped, b.exposed))
+	}
+	if n := s.answers.empty.Load(); n > 0 {
+		b.fail(fmt.Errorf("%d %s", n, empty))
 	}
 	fmt.Fprintf(stdout, "heap_alloc_after_load_mib=%.0f\n", mib(int64(heapAlloc())))
 	if cfg.HeapProfile != "" {
@@ -232,7 +255,16 @@ type bench struct {
 	out      io.Writer
 	stderr   io.Writer // the load generators'
 	failures []error
-	exposed  uint64 // decisions answered with a group, in every phase
+	exposed  uint64   // decisions answered with a group the Go generators saw
+	wrk      wrkFiles // the data of wrk's scripts, once written
+}
+
+// closedPeak measures t's closed-loop peak with -loadgen's generator.
+func (b *bench) closedPeak(ctx context.Context, t target, cpuProfile string) (float64, error) {
+	if b.cfg.Loadgen == "go" {
+		return b.peak(ctx, t, cpuProfile)
+	}
+	return b.peakWrk(ctx, t, cpuProfile)
 }
 
 // fail reports err loudly and keeps it for the exit status.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -22,6 +23,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ecrm/ecrm/bench/internal/loadgen"
 	"github.com/ecrm/ecrm/bench/internal/meter"
 	"github.com/ecrm/ecrm/internal/kafka"
 	"github.com/ecrm/ecrm/internal/site"
@@ -60,6 +62,35 @@ func (p *dropPublisher) Publish(_ context.Context, msgs ...kafka.Message) error 
 	return nil
 }
 
+// answerCounts counts, in the servers, the answers the load generators
+// cannot all read (wrk does not look at bodies): recommendations without
+// items, and decisions naming a group, each of which must have recorded
+// an exposure. A prefix test and a search of a 200-byte answer: nothing
+// the figures would show.
+type answerCounts struct {
+	empty   atomic.Uint64 // 2xx recommend answers without an item
+	grouped atomic.Uint64 // decide answers with a group
+}
+
+// answerStart is how a recommendation with an item starts.
+var answerStart = []byte(`{"items":[{`)
+
+func (a *answerCounts) middleware(c *fiber.Ctx) error {
+	err := c.Next()
+	resp := c.Response()
+	switch c.Path() {
+	case pathRecommend:
+		if err == nil && resp.StatusCode()/100 == 2 && !bytes.HasPrefix(resp.Body(), answerStart) {
+			a.empty.Add(1)
+		}
+	case pathDecide:
+		if bytes.Contains(resp.Body(), aGroup) {
+			a.grouped.Add(1)
+		}
+	}
+	return err
+}
+
 // stack is personalize as cmd/ecrm wires it, over state built in this
 // process instead of read from Kafka, plus the bare app, on loopback ports.
 type stack struct {
@@ -69,6 +100,8 @@ type stack struct {
 	metrics   *prometheus.Registry // the view's cache counters
 	exposures *dropPublisher
 	timing    *meter.HandlerTiming
+	answers   answerCounts
+	accepts   map[string]*loadgen.Accepts // by address: the servers' connections
 	appAddr   string
 	bareAddr  string
 	stops     []func(ctx context.Context) error // run last first by Close
@@ -79,7 +112,7 @@ type stack struct {
 // personalize's page routes and decisions on the Fiber app of web.NewApp,
 // and the bare handler on another. On error it stops what it started.
 func startStack(ctx context.Context, w *world, cfg config, logger *slog.Logger, out io.Writer) (_ *stack, err error) {
-	s := &stack{metrics: prometheus.NewRegistry(), exposures: new(dropPublisher),
+	s := &stack{metrics: prometheus.NewRegistry(), exposures: new(dropPublisher), accepts: map[string]*loadgen.Accepts{},
 		timing: meter.NewHandlerTiming(timingBucket, timingBuckets, pathRecommend, pathRecommend+"?type=personal", pathRecommend+"?type=similar", pathDecide)}
 	defer func() {
 		if err != nil {
@@ -135,6 +168,7 @@ func startStack(ctx context.Context, w *world, cfg config, logger *slog.Logger, 
 
 	app := web.NewApp(logger, nil)
 	app.Use(s.timing.Middleware)
+	app.Use(s.answers.middleware)
 	pers.PageRoutes(app)
 	decisions.Routes(app, web.AdminAuth(randomToken()))
 	app.Use(func(c *fiber.Ctx) error {
@@ -159,10 +193,12 @@ func startStack(ctx context.Context, w *world, cfg config, logger *slog.Logger, 
 
 // serve serves app on a free loopback port and returns its address.
 func (s *stack) serve(app *fiber.App) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("listen: %w", err)
 	}
+	ln := loadgen.CountAccepts(l)
+	s.accepts[ln.Addr().String()] = ln
 	done := make(chan error, 1)
 	go func() { done <- app.Listener(ln) }()
 	s.stops = append(s.stops, func(ctx context.Context) error {

@@ -83,7 +83,16 @@ func (w *world) visitor(r *rand.Rand) int {
 	if w.active <= 0 || w.active >= w.profiles {
 		return r.IntN(w.profiles)
 	}
-	return int(mix(w.seed^0xac71fe, uint64(r.IntN(w.active))) % uint64(w.profiles))
+	return w.activeVisitor(r.IntN(w.active))
+}
+
+// activeVisitor returns the jth of the visitors the requests come from:
+// visitor j when every one is active, else one spread over all.
+func (w *world) activeVisitor(j int) int {
+	if w.active <= 0 || w.active >= w.profiles {
+		return j
+	}
+	return int(mix(w.seed^0xac71fe, uint64(j)) % uint64(w.profiles))
 }
 
 // anonID returns visitor i's anonymous id, a UUID as the tag makes them.

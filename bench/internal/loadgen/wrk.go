@@ -5,9 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ecrm/ecrm/bench/internal/meter"
@@ -78,13 +82,27 @@ func WrkPath() (string, error) {
 }
 
 // Run runs wrk and returns what it reported. It fails when wrk cannot
-// run, exits non-zero, or prints no rate.
+// run, exits non-zero, or prints no request count.
 func (w Wrk) Run(ctx context.Context) (WrkResult, error) {
+	res, _, err := w.run(ctx, nil)
+	return res, err
+}
+
+// RunMetered runs wrk and meters this process (the servers') from when
+// started reports true until wrk exits; the load generator's CPU time
+// (meter.Usage.Load) is wrk's over the same span. started should report
+// that wrk's connections are open: its threads then run its script's
+// requests, after the script's init (which may load data) is over.
+func (w Wrk) RunMetered(ctx context.Context, started func() bool) (WrkResult, meter.Usage, error) {
+	return w.run(ctx, started)
+}
+
+func (w Wrk) run(ctx context.Context, started func() bool) (WrkResult, meter.Usage, error) {
 	path, err := WrkPath()
 	if err != nil {
-		return WrkResult{}, err
+		return WrkResult{}, meter.Usage{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, w.Duration+30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, w.Duration+time.Minute)
 	defer cancel()
 	secs := max(int(w.Duration.Round(time.Second)/time.Second), 1)
 	cmd := exec.CommandContext(ctx, path, "-t", strconv.Itoa(w.Threads), "-c", strconv.Itoa(w.Conns),
@@ -92,26 +110,74 @@ func (w Wrk) Run(ctx context.Context) (WrkResult, error) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
-		return WrkResult{}, fmt.Errorf("wrk %s: %w: %s", w.URL, err, out.Bytes())
+	if err := cmd.Start(); err != nil {
+		return WrkResult{}, meter.Usage{}, fmt.Errorf("wrk %s: %w", w.URL, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var (
+		m       *meter.Meter
+		loadCPU time.Duration // wrk's when m started
+		werr    error
+	)
+	if started == nil {
+		m = meter.Start()
+		werr = <-exited
+	} else {
+		tick := time.NewTicker(time.Millisecond)
+	wait:
+		for {
+			select {
+			case werr = <-exited:
+				break wait
+			case <-tick.C:
+				if started() {
+					loadCPU, m = processCPU(cmd.Process.Pid), meter.Start()
+					werr = <-exited
+					break wait
+				}
+			}
+		}
+		tick.Stop()
+	}
+	if werr != nil {
+		return WrkResult{}, meter.Usage{}, fmt.Errorf("wrk %s: %w: %s", w.URL, werr, out.Bytes())
+	}
+	if m == nil {
+		return WrkResult{}, meter.Usage{}, fmt.Errorf("wrk %s: exited before it connected: %s", w.URL, out.Bytes())
 	}
 	res, err := ParseWrk(out.String())
 	if err != nil {
-		return WrkResult{}, err
+		return WrkResult{}, meter.Usage{}, err
 	}
 	res.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	return res, nil
+	return res, m.Stop(res.CPU - loadCPU), nil
 }
 
-// RunMetered runs wrk while metering this process (the servers') and
-// returns what both used; the load generator's CPU is wrk's.
-func (w Wrk) RunMetered(ctx context.Context) (WrkResult, meter.Usage, error) {
-	m := meter.Start()
-	res, err := w.Run(ctx)
+// processCPU returns the CPU time, user and system, process pid has used
+// so far (/proc/<pid>/stat, in clock ticks of 10 ms), or 0 where it cannot
+// be read.
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return res, meter.Usage{}, err
+		return 0
 	}
-	return res, m.Stop(res.CPU), nil
+	// The command's name, in parentheses, may hold spaces: count fields
+	// after its closing parenthesis. utime and stime are fields 14 and 15.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(u+st) * 10 * time.Millisecond
 }
 
 var (
@@ -144,4 +210,50 @@ func ParseWrk(out string) (WrkResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// Accepts is a listener that counts the connections it accepted: what
+// tells RunMetered that wrk has connected.
+type Accepts struct {
+	net.Listener
+	n atomic.Int64
+}
+
+// CountAccepts returns ln, counting its connections.
+func CountAccepts(ln net.Listener) *Accepts { return &Accepts{Listener: ln} }
+
+// Accept accepts the next connection and counts it.
+func (a *Accepts) Accept() (net.Conn, error) {
+	c, err := a.Listener.Accept()
+	if err == nil {
+		a.n.Add(1)
+	}
+	return c, err
+}
+
+// Since returns a function that reports whether a connection was accepted
+// since the call.
+func (a *Accepts) Since() func() bool {
+	from := a.n.Load()
+	return func() bool { return a.n.Load() > from }
+}
+
+// LuaString quotes s as a Lua string literal for a wrk script: backslash,
+// quote and the control bytes escaped (\\ddd, three digits, so that a
+// digit after one is not read as its own), every other byte as is. (A
+// long string, [[...]], would turn CRLF into LF.)
+func LuaString(s string) string {
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' || c == '"':
+			b = append(b, '\\', c)
+		case c < 0x20 || c == 0x7f:
+			b = fmt.Appendf(b, "\\%03d", c)
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(append(b, '"'))
 }

@@ -1,8 +1,12 @@
 package loadgen
 
 import (
+	"net"
+	"os"
 	"testing"
 	"time"
+
+	"github.com/ecrm/ecrm/bench/internal/meter"
 )
 
 func TestParseWrk(t *testing.T) {
@@ -48,5 +52,50 @@ Requests/sec:    205.75
 	}
 	if r := (WrkResult{Requests: 500, Elapsed: 2 * time.Second}); r.Rate() != 250 {
 		t.Fatalf("Rate = %v, want 250", r.Rate())
+	}
+}
+
+func TestProcessCPU(t *testing.T) {
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for x := 0; time.Now().Before(deadline); x++ {
+		_ = x * x
+	}
+	got, want := processCPU(os.Getpid()), meter.CPUTime()
+	if got < 200*time.Millisecond || got > want+20*time.Millisecond || got < want-100*time.Millisecond {
+		t.Fatalf("processCPU = %v, getrusage says %v", got, want)
+	}
+	if processCPU(-1) != 0 {
+		t.Fatal("processCPU of no process is not 0")
+	}
+}
+
+func TestAcceptsSince(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := CountAccepts(ln)
+	defer a.Close()
+	since := a.Since()
+	if since() {
+		t.Fatal("a connection before any")
+	}
+	go func() {
+		if c, err := a.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	for deadline := time.Now().Add(5 * time.Second); !since(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the connection was not counted")
+		}
+	}
+	if a.Since()() {
+		t.Fatal("a new Since counts an earlier connection")
 	}
 }

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/ecrm/ecrm/bench/internal/loadgen"
+)
+
+// TestWrkSendsWhatSenderSends runs wrk with the generated scripts for a
+// second against a server that keeps what it receives, and holds every
+// request to what the Go generator sends: pageHeaders, the URI fill builds
+// for the request's visitor, type and item, the Referer of the page; the
+// visitors among the world's (or its active ones), spread; recommend's
+// types in turn; items drawn by popularity. CI installs wrk (.ci/run);
+// without it the test fails.
+func TestWrkSendsWhatSenderSends(t *testing.T) {
+	if _, err := loadgen.WrkPath(); err != nil {
+		t.Fatal(err)
+	}
+	type received struct {
+		uri     string
+		headers map[string]string
+	}
+	var (
+		mu   sync.Mutex
+		reqs []received
+	)
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		r := received{uri: string(ctx.RequestURI()), headers: map[string]string{}}
+		ctx.Request.Header.VisitAll(func(k, v []byte) { r.headers[string(k)] = string(v) })
+		mu.Lock()
+		reqs = append(reqs, r)
+		mu.Unlock()
+		ctx.SetBodyString("{}")
+	}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Shutdown()
+
+	for _, tc := range []struct {
+		name   string
+		kind   string
+		active int
+	}{{"recommend", kindRecommend, 0}, {"decide", kindDecide, 0}, {"recommend-active", kindRecommend, 10}} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(3, 1000, 200, time.Now())
+			w.active = tc.active
+			dir := t.TempDir()
+			files, err := writeWrkFiles(dir, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tgt := target{name: tc.name, kind: tc.kind, addr: ln.Addr().String()}
+			script, err := writeWrkScript(dir, tgt, files, 42)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			reqs = nil
+			mu.Unlock()
+			res, err := loadgen.Wrk{Threads: 2, Conns: 4, Duration: time.Second, Script: script, URL: "http://" + tgt.addr + "/"}.Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := res.Failure(tc.name); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if res.Requests < 100 || int64(len(reqs)) < res.Requests {
+				t.Fatalf("wrk answered %d, the server received %d", res.Requests, len(reqs))
+			}
+			visitors := map[string]bool{}
+			for j := range w.profiles {
+				if tc.active == 0 || j < tc.active {
+					visitors[w.anonID(w.activeVisitor(j))] = true
+				}
+			}
+			items := map[string]int{}
+			for k := range w.items {
+				items[itemID(k)] = k
+			}
+			seen := map[string]int{}
+			types := map[string]int{}
+			itemCount := map[string]int{}
+			for i, r := range reqs {
+				for _, h := range pageHeaders {
+					if r.headers[h[0]] != h[1] {
+						t.Fatalf("request %d: %s = %q, want %q", i, h[0], r.headers[h[0]], h[1])
+					}
+				}
+				args := fasthttp.AcquireArgs()
+				uri := fasthttp.AcquireURI()
+				if err := uri.Parse(nil, []byte(r.uri)); err != nil {
+					t.Fatalf("request %d: URI %q: %v", i, r.uri, err)
+				}
+				args.ParseBytes(uri.QueryString())
+				anon := string(args.Peek("anonymousId"))
+				if !visitors[anon] {
+					t.Fatalf("request %d: anonymousId %q is not one of the visitors", i, anon)
+				}
+				seen[anon]++
+				var want, referer string
+				if tc.kind == kindDecide {
+					want, referer = decidePrefix+anon+writeKeyParam, homeReferer
+				} else {
+					typ, item := string(args.Peek("type")), string(args.Peek("item"))
+					if _, ok := items[item]; !ok || (typ != "personal" && typ != "similar") {
+						t.Fatalf("request %d: %q: unknown item or type", i, r.uri)
+					}
+					types[typ]++
+					itemCount[item]++
+					want, referer = recommendType+typ+recommendAnon+anon+recommendItem+item+writeKeyParam, productReferer+item
+				}
+				fasthttp.ReleaseArgs(args)
+				fasthttp.ReleaseURI(uri)
+				if r.uri != want || r.headers[fasthttp.HeaderReferer] != referer {
+					t.Fatalf("request %d: %q with Referer %q, want %q with %q", i, r.uri, r.headers[fasthttp.HeaderReferer], want, referer)
+				}
+			}
+			if want := min(len(visitors), len(reqs)) / 2; len(seen) < want {
+				t.Fatalf("%d requests came from %d visitors, want at least %d", len(reqs), len(seen), want)
+			}
+			if tc.kind == kindDecide {
+				return
+			}
+			if p, s := types["personal"], types["similar"]; p < len(reqs)/3 || s < len(reqs)/3 {
+				t.Fatalf("types personal=%d similar=%d of %d: not in turn", p, s, len(reqs))
+			}
+			// By popularity: the most popular item comes far more often
+			// than one of middling rank.
+			if top, mid := itemCount[itemID(0)], itemCount[itemID(w.items/2)]; top < 5*max(mid, 1) {
+				t.Fatalf("item of rank 0 sent %d times, of rank %d %d: not drawn by popularity", top, w.items/2, mid)
+			}
+		})
+	}
+}
