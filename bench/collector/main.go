@@ -29,7 +29,10 @@
 //
 // It runs, in order:
 //
-//  1. Closed-loop peak, against the bare handler, then the collector:
+//  1. Closed-loop peak, in four runs: bare handler, collector, collector,
+//     bare handler (ABBA: the machine's speed drifts, by up to 10% over
+//     minutes, and a drift then weighs on both sides alike); bare_rps and
+//     collector_rps are the means of each one's two runs. In each run
 //     -conns keep-alive connections each send back to back, for -warmup,
 //     then for -duration. By default the sender is wrk (-loadgen=wrk;
 //     Debian's package wrk, two threads), whose Lua script (wrk.go) sends
@@ -196,14 +199,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	fmt.Fprintf(stdout, "ecrm collector benchmark: %s GOMAXPROCS=%d NumCPU=%d GOGC=%d conns=%d warmup=%s duration=%s mean_body_bytes=%d closed_loop_load_generator=%q open_loop_load_generator=%q\n",
 		runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), gcPercent(), cfg.Conns, cfg.Warmup, cfg.Duration, b.gen.meanSize(), closed, "go, in a process of its own")
 
-	bareRPS, err := b.closedPeak(ctx, s.Bare(), "", "")
-	if err != nil {
-		return err
+	// ABBA: bare, collector, collector, bare, so that a drift of the
+	// machine's speed over the four runs (it does drift, by 10% over
+	// minutes) weighs on both sides alike.
+	var bareRuns, colRuns [2]float64
+	for _, run := range []struct {
+		t        target
+		n        int
+		into     *float64
+		cpu, mem string
+	}{
+		{s.Bare(), 1, &bareRuns[0], "", ""},
+		{s.Collector(), 1, &colRuns[0], cfg.CPUProfile, cfg.MemProfile},
+		{s.Collector(), 2, &colRuns[1], "", ""},
+		{s.Bare(), 2, &bareRuns[1], "", ""},
+	} {
+		run.t.name = fmt.Sprintf("%s_run%d", run.t.name, run.n)
+		if *run.into, err = b.closedPeak(ctx, run.t, run.cpu, run.mem); err != nil {
+			return err
+		}
 	}
-	colRPS, err := b.closedPeak(ctx, s.Collector(), cfg.CPUProfile, cfg.MemProfile)
-	if err != nil {
-		return err
-	}
+	bareRPS, colRPS := (bareRuns[0]+bareRuns[1])/2, (colRuns[0]+colRuns[1])/2
+	fmt.Fprintf(stdout, "bare_rps=%.0f (the mean of the runs before and after the collector's)\n", bareRPS)
+	fmt.Fprintf(stdout, "collector_rps=%.0f (the mean of its two runs)\n", colRPS)
 	// Let the relay send the closed-loop backlog before timing answers.
 	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	err = s.relay.Flush(fctx)

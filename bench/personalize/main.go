@@ -62,7 +62,10 @@
 //     or popular filling in) and of decisions by campaign and group.
 //  1. Closed-loop peak: -conns connections each send back to back for
 //     -warmup, then for -duration, against the bare handler (the recommend
-//     requests), then recommend, then decide. By default the sender is wrk
+//     requests), recommend, recommend again and the bare handler again
+//     (ABBA: the machine's speed drifts, and a drift then weighs on both
+//     sides alike; bare_rps and recommend_rps are the means of each one's
+//     two runs), then decide. By default the sender is wrk
 //     (-loadgen=wrk; Debian's package wrk, two threads), whose Lua script
 //     (wrk.go) sends what the Go generator sends: the same headers, a
 //     visitor drawn afresh each phase uniformly among the same ones (its
@@ -182,14 +185,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	}
 	b.exposed += exposed
 
-	bareRPS, err := b.closedPeak(ctx, s.Bare(), "")
-	if err != nil {
-		return err
+	// ABBA: bare, recommend, recommend, bare, so that a drift of the
+	// machine's speed over the four runs weighs on both sides alike.
+	var bareRuns, recRuns [2]float64
+	for _, run := range []struct {
+		t    target
+		n    int
+		into *float64
+		cpu  string
+	}{
+		{s.Bare(), 1, &bareRuns[0], ""},
+		{s.Recommend(), 1, &recRuns[0], cfg.CPUProfile},
+		{s.Recommend(), 2, &recRuns[1], ""},
+		{s.Bare(), 2, &bareRuns[1], ""},
+	} {
+		run.t.name = fmt.Sprintf("%s_run%d", run.t.name, run.n)
+		if *run.into, err = b.closedPeak(ctx, run.t, run.cpu); err != nil {
+			return err
+		}
 	}
-	recRPS, err := b.closedPeak(ctx, s.Recommend(), cfg.CPUProfile)
-	if err != nil {
-		return err
-	}
+	bareRPS, recRPS := (bareRuns[0]+bareRuns[1])/2, (recRuns[0]+recRuns[1])/2
+	fmt.Fprintf(stdout, "bare_rps=%.0f (the mean of the runs before and after recommend's)\n", bareRPS)
+	fmt.Fprintf(stdout, "recommend_rps=%.0f (the mean of its two runs)\n", recRPS)
 	decRPS, err := b.closedPeak(ctx, s.Decide(), cfg.DecideProfile)
 	if err != nil {
 		return err
