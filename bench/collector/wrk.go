@@ -8,12 +8,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/ecrm/ecrm/bench/internal/loadgen"
-	"github.com/ecrm/ecrm/bench/internal/meter"
 )
 
 // The closed-loop peaks are measured with wrk (loadgen.Wrk) by default,
@@ -143,54 +141,28 @@ end
 // sends in turn with a new messageId each time.
 const wrkSlots = 4096
 
-// peakWrk measures t's closed-loop peak with wrk: a warm-up run, then the
-// measured one, metering the servers from wrk's first connection on (and
-// profiling their CPU into cpuProfile and allocations into memProfile if
-// set). It prints the outcome as
-// peak does and returns the answers per second and the answers of both
-// runs.
+// peakWrk measures t's closed-loop peak with wrk (loadgen.WrkPeak),
+// profiling the servers' CPU into cpuProfile and allocations into
+// memProfile if set. It prints the outcome as peak does and returns the
+// answers per second and the answers of both runs.
 func (b *bench) peakWrk(ctx context.Context, t target, cpuProfile, memProfile string) (rps float64, answered int64, err error) {
 	script, err := b.gen.writeWrkScript(b.s.dir, t)
 	if err != nil {
 		return 0, 0, err
 	}
-	stopProfile := func() error { return nil }
-	w := loadgen.Wrk{Threads: wrkThreads, Conns: b.cfg.Conns, Duration: b.cfg.Warmup, Script: script, URL: "http://" + t.addr + pathBatch}
-	warm, err := w.Run(ctx)
+	p := loadgen.WrkPeak{
+		Wrk:    loadgen.Wrk{Threads: wrkThreads, Conns: b.cfg.Conns, Duration: b.cfg.Duration, Script: script, URL: "http://" + t.addr + pathBatch},
+		Warmup: b.cfg.Warmup, Started: b.s.accepts[t.addr].Since(), CPUProfile: cpuProfile, MemProfile: memProfile,
+	}
+	r, err := p.Run(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
-	w.Duration = b.cfg.Duration
-	if stopProfile, err = meter.StartProfile(cpuProfile, memProfile); err != nil {
-		return 0, 0, err
+	fmt.Fprintf(b.out, "%s closed loop (wrk -t%d -c%d): %s %s\n", t.name, p.Threads, p.Conns, r.Counts(), cost(r.Usage))
+	fmt.Fprintf(b.out, "%s_rps=%.0f\n", t.name, r.Rate())
+	fmt.Fprintf(b.out, "%s_server_cpu_us_per_req=%.1f\n", t.name, loadgen.PerRequest(r.Usage.Own, r.Measured.Requests))
+	for _, err := range r.Failures(t.name) {
+		b.fail(err)
 	}
-	res, usage, err := w.RunMetered(ctx, b.s.accepts[t.addr].Since())
-	if perr := stopProfile(); err == nil {
-		err = perr
-	}
-	if err != nil {
-		return 0, 0, err
-	}
-	rps = res.Rate()
-	fmt.Fprintf(b.out, "%s closed loop (wrk -t%d -c%d): answers=%d warmup_answers=%d seconds=%.2f non2xx=%d socket_errors=%d %s load_generator_cpu_us_per_req=%.1f\n",
-		t.name, w.Threads, w.Conns, res.Requests, warm.Requests, res.Elapsed.Seconds(), res.Non2xx+warm.Non2xx, res.Errors()+warm.Errors(),
-		cost(usage), perReq(usage.Load, res.Requests))
-	fmt.Fprintf(b.out, "%s_rps=%.0f\n", t.name, rps)
-	if res.Requests > 0 {
-		fmt.Fprintf(b.out, "%s_server_cpu_us_per_req=%.1f\n", t.name, perReq(usage.Own, res.Requests))
-	}
-	for _, r := range []loadgen.WrkResult{warm, res} {
-		if err := r.Failure(t.name); err != nil {
-			b.fail(err)
-		}
-	}
-	return rps, warm.Requests + res.Requests, nil
-}
-
-// perReq returns d per request in µs.
-func perReq(d time.Duration, requests int64) float64 {
-	if requests <= 0 {
-		return 0
-	}
-	return float64(d) / float64(time.Microsecond) / float64(requests)
+	return r.Rate(), r.Warm.Requests + r.Measured.Requests, nil
 }

@@ -3,16 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/ecrm/ecrm/bench/internal/loadgen"
+	"github.com/ecrm/ecrm/bench/internal/recorder"
 )
 
 // TestWrkSendsWhatFillSends runs wrk with the generated script for a second
@@ -25,34 +24,9 @@ func TestWrkSendsWhatFillSends(t *testing.T) {
 	if _, err := loadgen.WrkPath(); err != nil {
 		t.Fatal(err)
 	}
-	type received struct {
-		headers map[string]string
-		body    []byte
-	}
-	var (
-		mu   sync.Mutex
-		reqs []received
-	)
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
-		r := received{headers: map[string]string{}, body: append([]byte(nil), ctx.PostBody()...)}
-		ctx.Request.Header.VisitAll(func(k, v []byte) { r.headers[string(k)] = string(v) })
-		if string(ctx.Method()) != fasthttp.MethodPost || string(ctx.Path()) != pathBatch {
-			r.headers["bad-request-line"] = string(ctx.Method()) + " " + string(ctx.Path())
-		}
-		mu.Lock()
-		reqs = append(reqs, r)
-		mu.Unlock()
-		ctx.SetStatusCode(fasthttp.StatusNoContent)
-	}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Shutdown()
-
+	rec := recorder.Start(t)
 	g := newGenerator()
-	tgt := target{name: "recorder", addr: ln.Addr().String()}
+	tgt := target{name: "recorder", addr: rec.Addr()}
 	script, err := g.writeWrkScript(t.TempDir(), tgt)
 	if err != nil {
 		t.Fatal(err)
@@ -64,8 +38,7 @@ func TestWrkSendsWhatFillSends(t *testing.T) {
 	if err := res.Failure("recorder"); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	reqs := rec.Take()
 	if res.Requests < 100 || int64(len(reqs)) < res.Requests {
 		t.Fatalf("wrk answered %d, the server received %d", res.Requests, len(reqs))
 	}
@@ -87,12 +60,12 @@ func TestWrkSendsWhatFillSends(t *testing.T) {
 	visitors := map[string]bool{}
 	for i, r := range reqs {
 		for _, h := range pageHeaders {
-			if r.headers[h[0]] != h[1] {
-				t.Fatalf("request %d: %s = %q, want %q (headers %v)", i, h[0], r.headers[h[0]], h[1], r.headers)
+			if r.Headers[h[0]] != h[1] {
+				t.Fatalf("request %d: %s = %q, want %q (headers %v)", i, h[0], r.Headers[h[0]], h[1], r.Headers)
 			}
 		}
-		if bad := r.headers["bad-request-line"]; bad != "" {
-			t.Fatalf("request %d: %s", i, bad)
+		if r.Method != fasthttp.MethodPost || r.URI != pathBatch {
+			t.Fatalf("request %d: %s %s", i, r.Method, r.URI)
 		}
 		var ev struct {
 			Batch []struct {
@@ -100,24 +73,24 @@ func TestWrkSendsWhatFillSends(t *testing.T) {
 				AnonymousID string `json:"anonymousId"`
 			} `json:"batch"`
 		}
-		if err := json.Unmarshal(r.body, &ev); err != nil || len(ev.Batch) != 1 {
-			t.Fatalf("request %d: body %q: %v", i, r.body, err)
+		if err := json.Unmarshal(r.Body, &ev); err != nil || len(ev.Batch) != 1 {
+			t.Fatalf("request %d: body %q: %v", i, r.Body, err)
 		}
 		e := ev.Batch[0]
 		if ids[e.MessageID] || !strings.HasPrefix(e.MessageID, g.prefix) {
 			t.Fatalf("request %d: messageId %q repeated or without the run's prefix %q", i, e.MessageID, g.prefix)
 		}
 		ids[e.MessageID] = true
-		v, p := byAnon[e.AnonymousID], byURL[r.headers[fasthttp.HeaderReferer]]
+		v, p := byAnon[e.AnonymousID], byURL[r.Headers[fasthttp.HeaderReferer]]
 		if v == nil || p == nil {
-			t.Fatalf("request %d: unknown visitor %q or page %q", i, e.AnonymousID, r.headers[fasthttp.HeaderReferer])
+			t.Fatalf("request %d: unknown visitor %q or page %q", i, e.AnonymousID, r.Headers[fasthttp.HeaderReferer])
 		}
 		visitors[e.AnonymousID] = true
-		if r.headers[fasthttp.HeaderCookie] != "ecrm_vid="+v.vid || r.headers[fasthttp.HeaderUserAgent] != v.ua {
+		if r.Headers[fasthttp.HeaderCookie] != "ecrm_vid="+v.vid || r.Headers[fasthttp.HeaderUserAgent] != v.ua {
 			t.Fatalf("request %d: cookie %q and User-Agent %q, want the visitor's %q and %q", i,
-				r.headers[fasthttp.HeaderCookie], r.headers[fasthttp.HeaderUserAgent], v.vid, v.ua)
+				r.Headers[fasthttp.HeaderCookie], r.Headers[fasthttp.HeaderUserAgent], v.vid, v.ua)
 		}
-		if got, want := withoutVarying(t, r.body), want(v, p); !reflect.DeepEqual(got, want) {
+		if got, want := withoutVarying(t, r.Body), want(v, p); !reflect.DeepEqual(got, want) {
 			t.Fatalf("request %d: body\n%v\nwant (as fill sends it)\n%v", i, got, want)
 		}
 	}

@@ -8,12 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/ecrm/ecrm/bench/internal/loadgen"
-	"github.com/ecrm/ecrm/bench/internal/meter"
 )
 
 // The closed-loop peaks are measured with wrk (loadgen.Wrk) by default,
@@ -70,8 +68,8 @@ func writeLines(path string, n int, line func(i int) string) error {
 }
 
 // writeWrkScript writes the Lua script of wrk's requests to t into dir,
-// drawing with seed, and returns its path.
-func writeWrkScript(dir string, t target, files wrkFiles, seed uint64) (string, error) {
+// drawing with seed, as run (a number in its name), and returns its path.
+func writeWrkScript(dir string, t target, run int, files wrkFiles, seed uint64) (string, error) {
 	var head strings.Builder
 	head.WriteString(" HTTP/1.1\r\nHost: " + t.addr + "\r\n")
 	for _, h := range pageHeaders {
@@ -111,17 +109,16 @@ end
 `, t.name, loadgen.LuaString(files.visitors), loadgen.LuaString(files.items),
 		loadgen.LuaString("GET "+decidePrefix), loadgen.LuaString("GET "+recommendType), loadgen.LuaString(recommendAnon), loadgen.LuaString(recommendItem), loadgen.LuaString(writeKeyParam),
 		loadgen.LuaString(head.String()), loadgen.LuaString(homeReferer), loadgen.LuaString(productReferer), seed%(1<<31), request)
-	path := filepath.Join(dir, t.name+".lua")
+	path := filepath.Join(dir, fmt.Sprintf("%s-%d.lua", t.name, run))
 	if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
 		return "", fmt.Errorf("wrk script: %w", err)
 	}
 	return path, nil
 }
 
-// peakWrk measures t's closed-loop peak with wrk: a warm-up run, then the
-// measured one, metering the servers from wrk's first connection on (and
-// profiling their CPU into cpuProfile if set). It prints the outcome as
-// peak does and returns the answers per second.
+// peakWrk measures t's closed-loop peak with wrk (loadgen.WrkPeak),
+// profiling the servers' CPU into cpuProfile if set. It prints the outcome
+// as peak does and returns the answers per second.
 func (b *bench) peakWrk(ctx context.Context, t target, cpuProfile string) (float64, error) {
 	if b.wrk.visitors == "" {
 		var err error
@@ -131,58 +128,34 @@ func (b *bench) peakWrk(ctx context.Context, t target, cpuProfile string) (float
 	}
 	// A new seed for each run, the warm-up's included: no run finds the
 	// profiles an earlier one read waiting in the view's cache.
-	script, err := writeWrkScript(b.s.dir, t, b.wrk, rand.Uint64())
-	if err != nil {
-		return 0, err
+	var scripts [2]string
+	for i := range scripts {
+		var err error
+		if scripts[i], err = writeWrkScript(b.s.dir, t, i, b.wrk, rand.Uint64()); err != nil {
+			return 0, err
+		}
 	}
 	empties := b.s.answers.empty.Load()
-	w := loadgen.Wrk{Threads: wrkThreads, Conns: b.cfg.Conns, Duration: b.cfg.Warmup, Script: script, URL: "http://" + t.addr + "/"}
-	warm, err := w.Run(ctx)
-	if err != nil {
-		return 0, err
-	}
-	if w.Script, err = writeWrkScript(b.s.dir, t, b.wrk, rand.Uint64()); err != nil {
-		return 0, err
-	}
-	w.Duration = b.cfg.Duration
-	stopProfile, err := meter.StartProfile(cpuProfile, "")
-	if err != nil {
-		return 0, err
+	p := loadgen.WrkPeak{
+		Wrk:    loadgen.Wrk{Threads: wrkThreads, Conns: b.cfg.Conns, Duration: b.cfg.Duration, Script: scripts[1], URL: "http://" + t.addr + "/"},
+		Warmup: b.cfg.Warmup, WarmScript: scripts[0], Started: b.s.accepts[t.addr].Since(), CPUProfile: cpuProfile,
 	}
 	cache := b.s.startCacheCount()
-	res, usage, err := w.RunMetered(ctx, b.s.accepts[t.addr].Since())
-	if perr := stopProfile(); err == nil {
-		err = perr
-	}
+	r, err := p.Run(ctx)
 	if err != nil {
 		return 0, err
 	}
-	rps := res.Rate()
-	fmt.Fprintf(b.out, "%s closed loop (wrk -t%d -c%d): answers=%d warmup_answers=%d seconds=%.2f non2xx=%d socket_errors=%d %s load_generator_cpu_us_per_req=%.1f\n",
-		t.name, w.Threads, w.Conns, res.Requests, warm.Requests, res.Elapsed.Seconds(), res.Non2xx+warm.Non2xx, res.Errors()+warm.Errors(),
-		cost(usage), perReq(usage.Load, res.Requests))
-	fmt.Fprintf(b.out, "%s_rps=%.0f\n", t.name, rps)
-	if res.Requests > 0 {
-		fmt.Fprintf(b.out, "%s_server_cpu_us_per_req=%.1f\n", t.name, perReq(usage.Own, res.Requests))
-	}
+	fmt.Fprintf(b.out, "%s closed loop (wrk -t%d -c%d): %s %s\n", t.name, p.Threads, p.Conns, r.Counts(), cost(r.Usage))
+	fmt.Fprintf(b.out, "%s_rps=%.0f\n", t.name, r.Rate())
+	fmt.Fprintf(b.out, "%s_server_cpu_us_per_req=%.1f\n", t.name, loadgen.PerRequest(r.Usage.Own, r.Measured.Requests))
 	if t.kind != kindBare {
 		fmt.Fprintf(b.out, "%s_view_cache_hit_rate=%s\n", t.name, cache())
 	}
-	for _, r := range []loadgen.WrkResult{warm, res} {
-		if err := r.Failure(t.name); err != nil {
-			b.fail(err)
-		}
+	for _, err := range r.Failures(t.name) {
+		b.fail(err)
 	}
 	if n := b.s.answers.empty.Load() - empties; n > 0 && t.kind == kindRecommend {
 		b.fail(fmt.Errorf("%s (wrk): %d %s", t.name, n, empty))
 	}
-	return rps, nil
-}
-
-// perReq returns d per request in µs.
-func perReq(d time.Duration, requests int64) float64 {
-	if requests <= 0 {
-		return 0
-	}
-	return float64(d) / float64(time.Microsecond) / float64(requests)
+	return r.Rate(), nil
 }

@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/ecrm/ecrm/bench/internal/loadgen"
+	"github.com/ecrm/ecrm/bench/internal/recorder"
 )
 
 // TestWrkSendsWhatSenderSends runs wrk with the generated scripts for a
@@ -23,28 +22,7 @@ func TestWrkSendsWhatSenderSends(t *testing.T) {
 	if _, err := loadgen.WrkPath(); err != nil {
 		t.Fatal(err)
 	}
-	type received struct {
-		uri     string
-		headers map[string]string
-	}
-	var (
-		mu   sync.Mutex
-		reqs []received
-	)
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
-		r := received{uri: string(ctx.RequestURI()), headers: map[string]string{}}
-		ctx.Request.Header.VisitAll(func(k, v []byte) { r.headers[string(k)] = string(v) })
-		mu.Lock()
-		reqs = append(reqs, r)
-		mu.Unlock()
-		ctx.SetBodyString("{}")
-	}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Shutdown()
+	rec := recorder.Start(t)
 
 	for _, tc := range []struct {
 		name   string
@@ -59,14 +37,12 @@ func TestWrkSendsWhatSenderSends(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tgt := target{name: tc.name, kind: tc.kind, addr: ln.Addr().String()}
-			script, err := writeWrkScript(dir, tgt, files, 42)
+			tgt := target{name: tc.name, kind: tc.kind, addr: rec.Addr()}
+			script, err := writeWrkScript(dir, tgt, 0, files, 42)
 			if err != nil {
 				t.Fatal(err)
 			}
-			mu.Lock()
-			reqs = nil
-			mu.Unlock()
+			rec.Take()
 			res, err := loadgen.Wrk{Threads: 2, Conns: 4, Duration: time.Second, Script: script, URL: "http://" + tgt.addr + "/"}.Run(context.Background())
 			if err != nil {
 				t.Fatal(err)
@@ -74,8 +50,7 @@ func TestWrkSendsWhatSenderSends(t *testing.T) {
 			if err := res.Failure(tc.name); err != nil {
 				t.Fatal(err)
 			}
-			mu.Lock()
-			defer mu.Unlock()
+			reqs := rec.Take()
 			if res.Requests < 100 || int64(len(reqs)) < res.Requests {
 				t.Fatalf("wrk answered %d, the server received %d", res.Requests, len(reqs))
 			}
@@ -94,14 +69,14 @@ func TestWrkSendsWhatSenderSends(t *testing.T) {
 			itemCount := map[string]int{}
 			for i, r := range reqs {
 				for _, h := range pageHeaders {
-					if r.headers[h[0]] != h[1] {
-						t.Fatalf("request %d: %s = %q, want %q", i, h[0], r.headers[h[0]], h[1])
+					if r.Headers[h[0]] != h[1] {
+						t.Fatalf("request %d: %s = %q, want %q", i, h[0], r.Headers[h[0]], h[1])
 					}
 				}
 				args := fasthttp.AcquireArgs()
 				uri := fasthttp.AcquireURI()
-				if err := uri.Parse(nil, []byte(r.uri)); err != nil {
-					t.Fatalf("request %d: URI %q: %v", i, r.uri, err)
+				if err := uri.Parse(nil, []byte(r.URI)); err != nil {
+					t.Fatalf("request %d: URI %q: %v", i, r.URI, err)
 				}
 				args.ParseBytes(uri.QueryString())
 				anon := string(args.Peek("anonymousId"))
@@ -115,7 +90,7 @@ func TestWrkSendsWhatSenderSends(t *testing.T) {
 				} else {
 					typ, item := string(args.Peek("type")), string(args.Peek("item"))
 					if _, ok := items[item]; !ok || (typ != "personal" && typ != "similar") {
-						t.Fatalf("request %d: %q: unknown item or type", i, r.uri)
+						t.Fatalf("request %d: %q: unknown item or type", i, r.URI)
 					}
 					types[typ]++
 					itemCount[item]++
@@ -123,8 +98,8 @@ func TestWrkSendsWhatSenderSends(t *testing.T) {
 				}
 				fasthttp.ReleaseArgs(args)
 				fasthttp.ReleaseURI(uri)
-				if r.uri != want || r.headers[fasthttp.HeaderReferer] != referer {
-					t.Fatalf("request %d: %q with Referer %q, want %q with %q", i, r.uri, r.headers[fasthttp.HeaderReferer], want, referer)
+				if r.URI != want || r.Headers[fasthttp.HeaderReferer] != referer {
+					t.Fatalf("request %d: %q with Referer %q, want %q with %q", i, r.URI, r.Headers[fasthttp.HeaderReferer], want, referer)
 				}
 			}
 			if want := min(len(visitors), len(reqs)) / 2; len(seen) < want {

@@ -257,3 +257,77 @@ func LuaString(s string) string {
 	}
 	return string(append(b, '"'))
 }
+
+// WrkPeak is a closed-loop peak measured with wrk: a warm-up run of
+// Warmup with WarmScript (Script when empty), then the measured run of
+// Duration with Script, metered from when Started reports wrk's first
+// connection (see RunMetered), the servers' CPU profiled into CPUProfile
+// and their allocations into MemProfile if set (meter.StartProfile).
+type WrkPeak struct {
+	Wrk
+	Warmup     time.Duration
+	WarmScript string
+	Started    func() bool
+	CPUProfile string
+	MemProfile string
+}
+
+// WrkPeakResult is what the two runs of a WrkPeak reported, and what the
+// measured one used.
+type WrkPeakResult struct {
+	Warm, Measured WrkResult
+	Usage          meter.Usage
+}
+
+// Run runs the warm-up, then the measured run.
+func (p WrkPeak) Run(ctx context.Context) (WrkPeakResult, error) {
+	var r WrkPeakResult
+	warm := p.Wrk
+	warm.Duration = p.Warmup
+	if p.WarmScript != "" {
+		warm.Script = p.WarmScript
+	}
+	var err error
+	if r.Warm, err = warm.Run(ctx); err != nil {
+		return r, err
+	}
+	stopProfile, err := meter.StartProfile(p.CPUProfile, p.MemProfile)
+	if err != nil {
+		return r, err
+	}
+	r.Measured, r.Usage, err = p.Wrk.RunMetered(ctx, p.Started)
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
+	return r, err
+}
+
+// Rate returns the measured run's answers per second.
+func (r WrkPeakResult) Rate() float64 { return r.Measured.Rate() }
+
+// Counts formats the answers and errors of both runs, and what wrk's
+// process spent on a measured answer.
+func (r WrkPeakResult) Counts() string {
+	return fmt.Sprintf("answers=%d warmup_answers=%d seconds=%.2f non2xx=%d socket_errors=%d load_generator_cpu_us_per_req=%.1f",
+		r.Measured.Requests, r.Warm.Requests, r.Measured.Elapsed.Seconds(), r.Measured.Non2xx+r.Warm.Non2xx,
+		r.Measured.Errors()+r.Warm.Errors(), PerRequest(r.Usage.Load, r.Measured.Requests))
+}
+
+// Failures returns the failures of both runs (see WrkResult.Failure).
+func (r WrkPeakResult) Failures(name string) []error {
+	var errs []error
+	for _, w := range []WrkResult{r.Warm, r.Measured} {
+		if err := w.Failure(name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// PerRequest returns d per request in µs (0 for no request).
+func PerRequest(d time.Duration, requests int64) float64 {
+	if requests <= 0 {
+		return 0
+	}
+	return float64(d) / float64(time.Microsecond) / float64(requests)
+}
