@@ -42,15 +42,27 @@ func counts(t *loadgen.Tally) string {
 	return fmt.Sprintf("ok=%d in_window=%d non2xx=%d unaccepted=%d errors=%d", t.OK, t.Window, t.Non2xx, t.Refused, t.Errs) + t.StatusList()
 }
 
-// sender posts page hits to a target one at a time.
+// sender posts page hits to a target one at a time, over its client (Send)
+// or as bytes for an event loop's socket (AppendRequest).
 type sender struct {
 	*loadgen.Conn
 	g   *generator
 	buf []byte
+	raw *fasthttp.Request // AppendRequest's: its URI is the path, Host its header
 }
 
 func newSender(t target, g *generator, client *fasthttp.HostClient) *sender {
-	return &sender{Conn: loadgen.NewConn(client, newRequest(t), t.check()), g: g, buf: make([]byte, 0, 1024)}
+	raw := newRequest(t)
+	raw.Header.SetRequestURI(pathBatch)
+	raw.Header.SetHost(t.addr)
+	return &sender{Conn: loadgen.NewConn(client, newRequest(t), t.check()), g: g, buf: make([]byte, 0, 1024), raw: raw}
+}
+
+// AppendRequest appends the next page hit to dst as it goes on the wire.
+func (s *sender) AppendRequest(dst []byte) []byte {
+	s.buf = s.g.fill(s.raw, s.buf)
+	s.raw.Header.SetContentLength(len(s.buf))
+	return append(s.raw.Header.AppendBytes(dst), s.buf...)
 }
 
 // Send sends the next page hit and reports whether it succeeded.

@@ -42,7 +42,41 @@ func TestWrkSendsWhatFillSends(t *testing.T) {
 	if res.Requests < 100 || int64(len(reqs)) < res.Requests {
 		t.Fatalf("wrk answered %d, the server received %d", res.Requests, len(reqs))
 	}
+	checkPageHits(t, g, reqs)
+}
 
+// TestEventLoopSendsWhatFillSends sends page hits for 300ms with the open
+// loop's event loop (the sender's AppendRequest) to a server that keeps
+// what it receives, and holds them to what fill sends, as
+// TestWrkSendsWhatFillSends holds wrk's.
+func TestEventLoopSendsWhatFillSends(t *testing.T) {
+	rec := recorder.Start(t)
+	g := newGenerator()
+	tgt := target{name: "recorder", addr: rec.Addr()}
+	senders := []loadgen.RawSender{newSender(tgt, g, nil), newSender(tgt, g, nil)}
+	res, err := loadgen.EventLoop{Addr: tgt.addr, Threads: len(senders)}.Run(context.Background(),
+		loadgen.Schedule{Rate: 2000, Duration: 300 * time.Millisecond, Timeout: 5 * time.Second, Workers: 8}, senders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := rec.Take()
+	if res.Unsent > 0 || len(res.Latencies) != 600 || len(reqs) != 600 {
+		t.Fatalf("%d unsent, %d answered, the server received %d; want 600", res.Unsent, len(res.Latencies), len(reqs))
+	}
+	for _, s := range senders {
+		if err := s.Tally().Failure("recorder", unaccepted); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkPageHits(t, g, reqs)
+}
+
+// checkPageHits holds every request to the Go generator's: pageHeaders,
+// the visitor's cookie and User-Agent, the page's Referer, and a body
+// equal to fill's for the same visitor and page but for the send times
+// and the messageId, which must be unique and carry g's prefix.
+func checkPageHits(t *testing.T, g *generator, reqs []recorder.Request) {
+	t.Helper()
 	byAnon := map[string]*visitor{}
 	for i := range g.visitors {
 		byAnon[g.visitors[i].anonymousID] = &g.visitors[i]

@@ -62,3 +62,6 @@ func (c *Conn) Do() bool {
 
 // Tally returns the outcomes counted so far.
 func (c *Conn) Tally() *Tally { return &c.tally }
+
+// Check returns how the 2xx answers' bodies are judged.
+func (c *Conn) Check() Check { return c.check }

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,7 +25,8 @@ type Flags struct {
 }
 
 // Register adds -duration, -warmup, -conns, -workers, -timeout, -role,
-// -mode and -name to fs, with their defaults.
+// -mode, -name and -sender to fs, with their defaults; -sender's is
+// f.Sender if set, else GoLoop.
 func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.Duration, "duration", 10*time.Second, "How long each measured phase lasts: each closed-loop run after its warm-up, and each open-loop run.")
 	fs.DurationVar(&f.Warmup, "warmup", 2*time.Second, "How long each closed-loop run sends before counting.")
@@ -34,6 +36,7 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Role, "role", RoleBench, "What this process does: bench runs the benchmark; load is one phase's load generator, which the benchmark starts in a process of its own.")
 	fs.StringVar(&f.Mode, "mode", Closed, "With -role=load: closed, -conns connections sending back to back, or open, requests scheduled at -rate sent by -workers.")
 	fs.StringVar(&f.Name, "name", "target", "With -role=load: the target's name in messages.")
+	fs.StringVar(&f.Sender, "sender", cmp.Or(f.Sender, GoLoop), "What sends the open loop's requests: event, event loops on OS threads of their own, over raw sockets (one a 50,000 requests a second, wrk2's way), or go, a goroutine and a fasthttp client a worker.")
 }
 
 // ParseFlags parses args into fs's flags and refuses arguments that are
@@ -67,6 +70,9 @@ func (f Flags) Validate() error {
 	}
 	if f.Timeout <= 0 {
 		errs = append(errs, errors.New("-timeout must be positive"))
+	}
+	if f.Sender != "" && f.Sender != GoLoop && f.Sender != EventLoops {
+		errs = append(errs, fmt.Errorf("-sender %q is neither %s nor %s", f.Sender, EventLoops, GoLoop))
 	}
 	switch f.Role {
 	case RoleBench:

@@ -56,6 +56,10 @@ type OpenResult struct {
 	Unsent    int             // scheduled requests not sent by the deadline
 	Latencies []time.Duration // of the successful requests, from the due time to the answer
 	Lags      []time.Duration // of the sent requests, from the due time to the send
+	// Waited counts the requests that found every connection busy when
+	// due, and were sent when one was free: the server's stalls, as
+	// opposed to the generator's lateness (EventLoop only).
+	Waited int
 }
 
 // OpenLoop runs s: each worker takes the next scheduled request when it is

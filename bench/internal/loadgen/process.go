@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -28,6 +29,16 @@ const (
 	Open   = "open"   // requests scheduled at a rate (OpenLoop)
 )
 
+// Open loops' senders: the value of a Phase's Sender.
+const (
+	GoLoop     = "go"    // OpenLoop
+	EventLoops = "event" // EventLoop, with EventThreads(rate) threads
+)
+
+// EventThreads returns how many event loops send rate requests a second:
+// one for each 50,000, at most one a core.
+func EventThreads(rate float64) int { return max(1, min(runtime.NumCPU(), 1+int(rate/50_000))) }
+
 // Phase is one run of a load generator against one target.
 type Phase struct {
 	Mode     string        // Closed or Open
@@ -37,6 +48,10 @@ type Phase struct {
 	Rate     float64       // open loop: requests scheduled a second
 	Workers  int           // open loop: the senders, each with its own connection
 	Timeout  time.Duration // how long one request may take to be written or answered
+	// Sender is the open loop's: GoLoop (OpenLoop, a goroutine and a
+	// fasthttp client a worker, the default) or EventLoops (EventLoop,
+	// whose senders must be RawSenders).
+	Sender string
 }
 
 // Limit bounds how long the phase's load generator may run: its schedule
@@ -62,6 +77,7 @@ type Report struct {
 	LatencyMax time.Duration `json:"latency_max_ns,omitempty"`
 	LagP50     time.Duration `json:"lag_p50_ns,omitempty"`
 	LagP99     time.Duration `json:"lag_p99_ns,omitempty"`
+	Waited     int           `json:"waited,omitempty"` // sent after waiting for a connection (event loop)
 	// The generator's own costs.
 	CPU          time.Duration `json:"cpu_ns"`
 	SchedWaitP99 time.Duration `json:"sched_wait_p99_ns"`
@@ -91,6 +107,9 @@ func Serve(ctx context.Context, ph Phase, addr string, newSender func(*fasthttp.
 	n := ph.Conns
 	if ph.Mode == Open {
 		n = ph.Workers
+		if ph.Sender == EventLoops {
+			n = EventThreads(ph.Rate)
+		}
 	}
 	m := meter.Start()
 	client := NewClient(addr, n, ph.Timeout)
@@ -105,11 +124,27 @@ func Serve(ctx context.Context, ph Phase, addr string, newSender func(*fasthttp.
 		rep.Tally = sum(senders)
 		rep.Tally.Window = window
 	case Open:
-		res := OpenLoop(ctx, Schedule{Rate: ph.Rate, Duration: ph.Duration, Timeout: ph.Timeout, Workers: ph.Workers},
-			func(w int, _ int64, _, _ time.Time) bool { return senders[w].Send() })
+		s := Schedule{Rate: ph.Rate, Duration: ph.Duration, Timeout: ph.Timeout, Workers: ph.Workers}
+		var res *OpenResult
+		if ph.Sender == EventLoops {
+			raw := make([]RawSender, len(senders))
+			for i, sn := range senders {
+				r, ok := sn.(RawSender)
+				if !ok {
+					return fmt.Errorf("load generator: %T cannot send in an event loop", sn)
+				}
+				raw[i] = r
+			}
+			var err error
+			if res, err = (EventLoop{Addr: addr, Threads: len(raw)}).Run(ctx, s, raw); err != nil {
+				return err
+			}
+		} else {
+			res = OpenLoop(ctx, s, func(w int, _ int64, _, _ time.Time) bool { return senders[w].Send() })
+		}
 		rep.Tally = sum(senders)
 		rep.Tally.Window = rep.Tally.OK
-		rep.Scheduled, rep.Unsent = res.Scheduled, res.Unsent
+		rep.Scheduled, rep.Unsent, rep.Waited = res.Scheduled, res.Unsent, res.Waited
 		rep.Latencies = len(res.Latencies)
 		rep.LatencyP50, rep.LatencyP99, rep.LatencyMax = meter.Quantile(res.Latencies, 0.50), meter.Quantile(res.Latencies, 0.99), meter.Quantile(res.Latencies, 1)
 		rep.LagP50, rep.LagP99 = meter.Quantile(res.Lags, 0.50), meter.Quantile(res.Lags, 0.99)
@@ -186,6 +221,9 @@ func spawn(ctx context.Context, r Run) (*Report, error) {
 		"-mode="+r.Mode, "-duration="+r.Duration.String(), "-warmup="+r.Warmup.String(),
 		"-timeout="+r.Timeout.String(), fmt.Sprintf("-conns=%d", r.Conns),
 		fmt.Sprintf("-rate=%g", r.Rate), fmt.Sprintf("-workers=%d", r.Workers))
+	if r.Sender != "" {
+		args = append(args, "-sender="+r.Sender)
+	}
 	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Stderr = r.Stderr
 	cmd.WaitDelay = 5 * time.Second

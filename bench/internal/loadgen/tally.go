@@ -41,30 +41,35 @@ func (t *Tally) Record(resp *fasthttp.Response, err error, check Check) bool {
 		t.Fail(err)
 		return false
 	}
-	code := resp.StatusCode()
+	return t.Answer(resp.StatusCode(), resp.Body(), check)
+}
+
+// Answer counts an answer with status code and body, judging a 2xx one
+// with check, and reports whether the request succeeded.
+func (t *Tally) Answer(code int, body []byte, check Check) bool {
 	if code < 200 || code > 299 {
 		t.Non2xx++
 		if t.Statuses == nil {
 			t.Statuses = map[int]uint64{}
 		}
 		t.Statuses[code]++
-		t.first(fmt.Sprintf("%d %s", code, bytes.TrimSpace(resp.Body())))
+		t.first(fmt.Sprintf("%d %s", code, bytes.TrimSpace(body)))
 		return false
 	}
 	ok, marked := true, false
 	if check != nil {
-		ok, marked = check(resp.Body())
+		ok, marked = check(body)
 	}
 	if !ok {
 		t.Refused++
-		t.first(fmt.Sprintf("%d %s", code, bytes.TrimSpace(resp.Body())))
+		t.first(fmt.Sprintf("%d %s", code, bytes.TrimSpace(body)))
 		return false
 	}
 	if marked {
 		t.Marked++
 	}
 	t.OK++
-	t.Bytes += uint64(len(resp.Body()))
+	t.Bytes += uint64(len(body))
 	return true
 }
 
