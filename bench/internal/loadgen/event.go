@@ -58,13 +58,17 @@ func (e EventLoop) Run(ctx context.Context, s Schedule, senders []RawSender) (*O
 	if err != nil {
 		return nil, fmt.Errorf("event loop: address %q: %w", e.Addr, err)
 	}
-	var sa unix.Sockaddr
 	domain := unix.AF_INET
-	if ap.Addr().Is4() {
-		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
-	} else {
+	if !ap.Addr().Is4() {
 		domain = unix.AF_INET6
-		sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+	}
+	// Each loop has its own: a Sockaddr keeps the raw address it hands
+	// the kernel in itself, written on every use.
+	sockaddr := func() unix.Sockaddr {
+		if domain == unix.AF_INET {
+			return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+		}
+		return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
 	}
 	n := int64(s.Rate * s.Duration.Seconds())
 	start := time.Now().Add(scheduleLead)
@@ -77,7 +81,7 @@ func (e EventLoop) Run(ctx context.Context, s Schedule, senders []RawSender) (*O
 		per := int(n)/e.Threads + 1
 		loops[t] = &evLoop{
 			rate: s.Rate, timeout: int64(s.Timeout), deadline: int64(s.Duration + s.Timeout),
-			domain: domain, sa: sa, start: start, first: int64(t), step: int64(e.Threads), n: n,
+			domain: domain, sa: sockaddr(), start: start, first: int64(t), step: int64(e.Threads), n: n,
 			sender: senders[t], check: senders[t].Check(), tally: senders[t].Tally(),
 			conns: make([]*evConn, conns), timerAt: -1,
 			lat: make([]time.Duration, 0, per), lags: make([]time.Duration, 0, per),
