@@ -52,6 +52,7 @@ fuzz: ## Run each fuzz target for a short while (FUZZTIME, default 20s).
 	$(GO) test -run='^$$' -fuzz='^FuzzUnmarshal$$' -fuzztime=$${FUZZTIME:-20s} ./internal/profile/
 	$(GO) test -run='^$$' -fuzz='^FuzzAppendJSON$$' -fuzztime=$${FUZZTIME:-20s} ./internal/profile/
 	$(GO) test -run='^$$' -fuzz='^FuzzAppendLean$$' -fuzztime=$${FUZZTIME:-20s} ./internal/profile/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseAnswer$$' -fuzztime=$${FUZZTIME:-20s} ./bench/internal/loadgen/
 
 .PHONY: bench
 bench: bench-go bench-collector bench-profiler bench-personalize eval ## Run every benchmark and load test (never part of make test).

@@ -45,6 +45,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "The seed of the synthetic state and requests: the same seed gives the same profiles, items and visitors.")
 	fs.IntVar(&cfg.Active, "active", 0, "The number of visitors the requests come from, uniformly: 0 means every profile, so almost every read misses the view's cache; a smaller number models the visitors active at a time, whose profiles the cache holds after their first request (default 0).")
 	fs.IntVar(&cfg.CacheMiB, "cache-mib", 256, "The view's in-memory profile cache in MiB (256, the view's default, is what ecrm runs with).")
+	cfg.Sender = loadgen.EventLoops
 	cfg.Register(fs)
 	fs.Float64Var(&cfg.RecommendRate, "recommend-rate", 0, "The open-loop rate of recommend requests per second; 0 means half the measured recommend peak (default 0).")
 	fs.Float64Var(&cfg.DecideRate, "decide-rate", 0, "The open-loop rate of decide requests per second; 0 means half the measured decide peak (default 0).")

@@ -73,6 +73,7 @@ type sender struct {
 	r   *rand.Rand
 	n   uint64 // requests built
 	buf []byte
+	raw *fasthttp.Request // AppendRequest's: its URI is the path, Host its header
 }
 
 // newSender returns a sender to t over client. Its visitors and items are
@@ -85,8 +86,11 @@ func newSender(t target, w *world, client *fasthttp.HostClient) *sender {
 	for _, h := range pageHeaders {
 		req.Header.Set(h[0], h[1])
 	}
+	raw := new(fasthttp.Request)
+	req.Header.CopyTo(&raw.Header)
+	raw.Header.SetHost(t.addr)
 	return &sender{Conn: loadgen.NewConn(client, req, check(t.kind)), t: t, w: w, r: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
-		buf: make([]byte, 0, 256)}
+		buf: make([]byte, 0, 256), raw: raw}
 }
 
 // pageHeaders are the headers of every request but the Referer: those of
@@ -123,31 +127,37 @@ func recommendTypeOf(n uint64) string {
 	return "personal"
 }
 
-// fill sets the next request's URI and Referer: a random known visitor
-// (see world.visitor) and, for recommend, personal and similar in turn for
-// an item drawn by popularity, as product pages are viewed.
-func (s *sender) fill() {
+// next appends the next request's path and query to b and returns them
+// with its Referer: a random known visitor (see world.visitor) and, for
+// recommend, personal and similar in turn for an item drawn by
+// popularity, as product pages are viewed.
+func (s *sender) next(b []byte) ([]byte, string) {
 	s.n++
 	anon := s.w.anonID(s.w.visitor(s.r))
-	b := append(s.buf[:0], "http://"...)
-	b = append(b, s.t.addr...)
 	if s.t.kind == kindDecide {
 		b = append(b, decidePrefix...)
 		b = append(b, anon...)
 		b = append(b, writeKeyParam...)
-		s.Req.Header.SetReferer(homeReferer)
-	} else {
-		item := itemID(s.w.pop.sample(s.r))
-		b = append(b, recommendType...)
-		b = append(b, recommendTypeOf(s.n)...)
-		b = append(b, recommendAnon...)
-		b = append(b, anon...)
-		b = append(b, recommendItem...)
-		b = append(b, item...)
-		b = append(b, writeKeyParam...)
-		s.Req.Header.SetReferer(productReferer + item)
+		return b, homeReferer
 	}
+	item := itemID(s.w.pop.sample(s.r))
+	b = append(b, recommendType...)
+	b = append(b, recommendTypeOf(s.n)...)
+	b = append(b, recommendAnon...)
+	b = append(b, anon...)
+	b = append(b, recommendItem...)
+	b = append(b, item...)
+	b = append(b, writeKeyParam...)
+	return b, productReferer + item
+}
+
+// fill sets the next request's URI and Referer (see next).
+func (s *sender) fill() {
+	b := append(s.buf[:0], "http://"...)
+	b = append(b, s.t.addr...)
+	b, referer := s.next(b)
 	s.Req.SetRequestURIBytes(b)
+	s.Req.Header.SetReferer(referer)
 	s.buf = b
 }
 
@@ -155,6 +165,15 @@ func (s *sender) fill() {
 func (s *sender) Send() bool {
 	s.fill()
 	return s.Do()
+}
+
+// AppendRequest appends the next request to dst as it goes on the wire.
+func (s *sender) AppendRequest(dst []byte) []byte {
+	b, referer := s.next(s.buf[:0])
+	s.raw.Header.SetRequestURIBytes(b)
+	s.raw.Header.SetReferer(referer)
+	s.buf = b
+	return s.raw.Header.AppendBytes(dst)
 }
 
 // runLoad is the load generator's process: it sends one phase's requests

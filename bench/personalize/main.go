@@ -82,7 +82,10 @@
 //     answered.
 //  2. Open-loop latency: requests scheduled at a fixed rate, half of each
 //     peak unless -recommend-rate or -decide-rate says otherwise, for
-//     -duration. The time in the handlers (a Fiber middleware before the
+//     -duration, sent by event loops on OS threads of their own, wrk2's
+//     way (loadgen.EventLoop; -sender=go sends from goroutines over a
+//     fasthttp client instead, which fell behind its schedule at
+//     recommend's rate: dispatch lag p99 45–120 ms). The time in the handlers (a Fiber middleware before the
 //     routes, 1µs buckets) gives recommend_p50_ms, recommend_p99_ms,
 //     recommend_max_ms, the same by type (personal, similar), and the same
 //     for decide; the load generator's own
