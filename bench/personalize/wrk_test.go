@@ -11,6 +11,23 @@ import (
 	"github.com/ecrm/ecrm/bench/internal/recorder"
 )
 
+// senderCases are the load the tests of the generators send: each kind,
+// and recommend from a few active visitors.
+var senderCases = []senderCase{{"recommend", kindRecommend, 0}, {"decide", kindDecide, 0}, {"recommend-active", kindRecommend, 10}}
+
+type senderCase struct {
+	name   string
+	kind   string
+	active int
+}
+
+// world returns a small world whose requests come from tc's visitors.
+func (tc senderCase) world() *world {
+	w := newWorld(3, 1000, 200, time.Now())
+	w.active = tc.active
+	return w
+}
+
 // TestWrkSendsWhatSenderSends runs wrk with the generated scripts for a
 // second against a server that keeps what it receives, and holds every
 // request to what the Go generator sends: pageHeaders, the URI fill builds
@@ -24,14 +41,9 @@ func TestWrkSendsWhatSenderSends(t *testing.T) {
 	}
 	rec := recorder.Start(t)
 
-	for _, tc := range []struct {
-		name   string
-		kind   string
-		active int
-	}{{"recommend", kindRecommend, 0}, {"decide", kindDecide, 0}, {"recommend-active", kindRecommend, 10}} {
+	for _, tc := range senderCases {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newWorld(3, 1000, 200, time.Now())
-			w.active = tc.active
+			w := tc.world()
 			dir := t.TempDir()
 			files, err := writeWrkFiles(dir, w)
 			if err != nil {
@@ -65,14 +77,9 @@ func TestWrkSendsWhatSenderSends(t *testing.T) {
 // TestWrkSendsWhatSenderSends holds wrk's.
 func TestEventLoopSendsWhatSenderSends(t *testing.T) {
 	rec := recorder.Start(t)
-	for _, tc := range []struct {
-		name   string
-		kind   string
-		active int
-	}{{"recommend", kindRecommend, 0}, {"decide", kindDecide, 0}, {"recommend-active", kindRecommend, 10}} {
+	for _, tc := range senderCases {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newWorld(3, 1000, 200, time.Now())
-			w.active = tc.active
+			w := tc.world()
 			tgt := target{name: tc.name, kind: tc.kind, addr: rec.Addr()}
 			senders := []loadgen.RawSender{newSender(tgt, w, nil), newSender(tgt, w, nil)}
 			rec.Take()

@@ -71,7 +71,6 @@ func (e EventLoop) Run(ctx context.Context, s Schedule, senders []RawSender) (*O
 		return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
 	}
 	n := int64(s.Rate * s.Duration.Seconds())
-	start := time.Now().Add(scheduleLead)
 	loops := make([]*evLoop, e.Threads)
 	for t := range loops {
 		conns := s.Workers / e.Threads
@@ -81,17 +80,28 @@ func (e EventLoop) Run(ctx context.Context, s Schedule, senders []RawSender) (*O
 		per := int(n)/e.Threads + 1
 		loops[t] = &evLoop{
 			rate: s.Rate, timeout: int64(s.Timeout), deadline: int64(s.Duration + s.Timeout),
-			domain: domain, sa: sockaddr(), start: start, first: int64(t), step: int64(e.Threads), n: n,
+			domain: domain, sa: sockaddr(), first: int64(t), step: int64(e.Threads), n: n,
 			sender: senders[t], check: senders[t].Check(), tally: senders[t].Tally(),
 			conns: make([]*evConn, conns), timerAt: -1,
 			lat: make([]time.Duration, 0, per), lags: make([]time.Duration, 0, per),
 		}
 	}
+	// The schedule starts once every connection is open: opening them
+	// takes tens of milliseconds, which must not make the first requests
+	// late.
 	errs := make([]error, e.Threads)
-	var wg sync.WaitGroup
+	var wg, connected sync.WaitGroup
+	connected.Add(len(loops))
+	begin := make(chan struct{})
 	for t, l := range loops {
-		wg.Go(func() { errs[t] = l.run(ctx) })
+		wg.Go(func() { errs[t] = l.run(ctx, connected.Done, begin) })
 	}
+	connected.Wait()
+	start := time.Now().Add(scheduleLead)
+	for _, l := range loops {
+		l.start = start
+	}
+	close(begin)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -157,11 +167,18 @@ const timerData = -1
 // timeouts, at least.
 const housekeeping = 10 * time.Millisecond
 
-// run runs the loop until its requests are sent and answered, or its
-// deadline, or ctx is done.
-func (l *evLoop) run(ctx context.Context) (err error) {
+// run opens the loop's connections, calls connected, whether they opened
+// or not, waits for begin to be closed, and then runs the loop until its
+// requests are sent and answered, or its deadline, or ctx is done.
+func (l *evLoop) run(ctx context.Context, connected func(), begin <-chan struct{}) (err error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	ready := false
+	defer func() {
+		if !ready {
+			connected()
+		}
+	}()
 	if l.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
 		return fmt.Errorf("event loop: epoll: %w", err)
 	}
@@ -187,6 +204,9 @@ func (l *evLoop) run(ctx context.Context) (err error) {
 		}
 		l.idle.push(i)
 	}
+	ready = true
+	connected()
+	<-begin
 
 	next := l.first
 	var checked int64
