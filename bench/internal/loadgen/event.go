@@ -212,8 +212,10 @@ func (l *evLoop) run(ctx context.Context, connected func(), begin <-chan struct{
 	var checked int64
 	for {
 		now := l.now()
+		fresh := 0 // requests that fell due since the last pass
 		for ; next < l.n && l.at(next) <= now; next += l.step {
 			l.backlog.push(pending{due: l.at(next)})
+			fresh++
 		}
 		for l.backlog.len() > 0 && l.idle.len() > 0 {
 			p := l.backlog.pop()
@@ -224,7 +226,8 @@ func (l *evLoop) run(ctx context.Context, connected func(), begin <-chan struct{
 				return err
 			}
 		}
-		for i := l.backlog.head; i < len(l.backlog.items); i++ {
+		// Those left found every connection busy; older ones are marked.
+		for i := len(l.backlog.items) - min(fresh, l.backlog.len()); i < len(l.backlog.items); i++ {
 			l.backlog.items[i].waited = true
 		}
 		if now >= l.deadline || (next >= l.n && l.backlog.len() == 0 && l.busy == 0) {

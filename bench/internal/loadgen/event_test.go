@@ -228,6 +228,11 @@ func TestEventLoopCountsWaits(t *testing.T) {
 	if worst < 350*time.Millisecond || worstLag < 300*time.Millisecond {
 		t.Errorf("worst latency %v and dispatch lag %v; want the waits for a connection counted (about 500ms and 480ms)", worst, worstLag)
 	}
+	// Each answer takes 20ms, a request falls due every 2ms: but for the
+	// first two, every request finds both connections busy.
+	if res.Waited < 40 || res.Waited > 48 {
+		t.Errorf("%d requests waited for a connection, want 48 (at least 40)", res.Waited)
+	}
 }
 
 // TestEventLoopRefuses checks the settings Run refuses, and that it fails
