@@ -62,8 +62,8 @@ bench-go: ## Run the Go micro-benchmarks.
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 .PHONY: bench-collector
-bench-collector: wrk ## Load-test the collector (embedded Kafka, loopback HTTP) against a bare Fiber handler: peak rps ratio (wrk), p50/p99 at half the peak, every accepted hit in Kafka (DURATION, default 10s).
-	$(GO) run ./bench/collector -duration $${DURATION:-10s}
+bench-collector: wrk ## Load-test the collector (embedded Kafka, loopback HTTP) against a bare Fiber handler: peak rps ratio (wrk), p50/p99 at half the peak, every accepted hit in Kafka (DURATION of the peaks, default 10s; OPEN_DURATION of the latency runs, default 30s).
+	$(GO) run ./bench/collector -duration $${DURATION:-10s} -open-duration $${OPEN_DURATION:-30s}
 
 .PHONY: wrk
 wrk: ## Install Debian's wrk if it is missing (as root): the closed-loop load generator of bench-collector and bench-personalize.

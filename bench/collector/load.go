@@ -93,6 +93,9 @@ func runLoad(ctx context.Context, cfg config, stdout io.Writer) error {
 func (b *bench) spawnLoad(ctx context.Context, t target, mode string, rate float64, workers int, cpuProfile, memProfile string) (*loadgen.Report, meter.Usage, error) {
 	ph := b.cfg.Phase
 	ph.Mode, ph.Rate, ph.Workers = mode, rate, workers
+	if mode == loadgen.Open {
+		ph.Duration = b.cfg.OpenFor
+	}
 	return loadgen.Spawn(ctx, loadgen.Run{
 		Name: t.name, Phase: ph,
 		Args:       []string{"-target=http://" + t.addr + pathBatch, fmt.Sprintf("-collector=%t", t.collector)},

@@ -52,13 +52,17 @@
 //     collector_server_cpu_us_per_req), which a busy neighbour disturbs
 //     less than the rates.
 //  2. Open-loop latency: requests scheduled at a fixed rate, half of
-//     collector_rps unless -rate says otherwise, for -duration, over
+//     collector_rps unless -rate says otherwise, for -open-duration
+//     (30s: in a 10s run a single stall of the machine of 100ms delays
+//     1% of the requests, and alone makes the p99), over
 //     -workers keep-alive connections, each request sent when due on the
 //     connection idle the longest, or as soon as one is free when all are
 //     busy. Latency counts from each request's scheduled send time, not
 //     from when it was actually sent, so neither a slow answer nor a late
 //     generator hides a stall (no coordinated omission): collector_p50_ms,
-//     collector_p99_ms. The sender (-sender) is by default an event loop
+//     collector_p99_ms, and the p99 of each 10s of the run
+//     (collector_p99_ms_by_10s), which shows whether one stretch made
+//     it. The sender (-sender) is by default an event loop
 //     on an OS thread of its own, as wrk2 sends: epoll, a timerfd and raw
 //     sockets (loadgen.EventLoop). The Go sender (-sender=go, a goroutine
 //     and a fasthttp client a connection) adds its own tail: the bare
@@ -93,7 +97,7 @@
 //
 // Usage:
 //
-//	go run ./bench/collector [-duration 10s] [-conns 64] [-loadgen wrk|go] [-sender event|go] [-cpuprofile collector.pprof] [-gogc 100]
+//	go run ./bench/collector [-duration 10s] [-open-duration 30s] [-conns 64] [-loadgen wrk|go] [-sender event|go] [-cpuprofile collector.pprof] [-gogc 100]
 //	go tool pprof -top collector.pprof
 package main
 
@@ -106,6 +110,7 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/ecrm/ecrm/bench/internal/loadgen"
@@ -129,7 +134,8 @@ type config struct {
 	OpenProfile string
 	MemProfile  string
 	GOGC        int
-	Loadgen     string // of the closed-loop peaks: wrk or go
+	Loadgen     string        // of the closed-loop peaks: wrk or go
+	OpenFor     time.Duration // each open-loop run's length
 
 	// Collector is the load generator's: its target is the collector.
 	Collector bool
@@ -141,6 +147,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	cfg.Sender = loadgen.EventLoops
 	cfg.Register(fs)
+	fs.DurationVar(&cfg.OpenFor, "open-duration", 30*time.Second, "How long each open-loop run lasts; its p99 is also given for each 10s of it.")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "The open-loop rate in requests per second; 0 means half the collector's measured peak (default 0).")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "A file to write the CPU profile of the collector's closed-loop run to, for go tool pprof (default none).")
 	fs.StringVar(&cfg.OpenProfile, "cpuprofile-open", "", "A file to write the CPU profile of the collector's open-loop run to (default none).")
@@ -163,6 +170,9 @@ func (c config) Validate() error {
 	}
 	if c.Loadgen != "wrk" && c.Loadgen != "go" {
 		errs = append(errs, errors.New("-loadgen must be wrk or go"))
+	}
+	if c.OpenFor <= 0 {
+		errs = append(errs, errors.New("-open-duration must be positive"))
 	}
 	if c.GOGC < -1 {
 		errs = append(errs, errors.New("-gogc must be -1 (off), 0 (the runtime's) or a percentage"))
@@ -209,8 +219,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if cfg.Sender == loadgen.EventLoops {
 		open = "event loops, in a process of its own"
 	}
-	fmt.Fprintf(stdout, "ecrm collector benchmark: %s GOMAXPROCS=%d NumCPU=%d GOGC=%d conns=%d warmup=%s duration=%s mean_body_bytes=%d closed_loop_load_generator=%q open_loop_load_generator=%q\n",
-		runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), gcPercent(), cfg.Conns, cfg.Warmup, cfg.Duration, b.gen.meanSize(), closed, open)
+	fmt.Fprintf(stdout, "ecrm collector benchmark: %s GOMAXPROCS=%d NumCPU=%d GOGC=%d conns=%d warmup=%s duration=%s open_duration=%s mean_body_bytes=%d closed_loop_load_generator=%q open_loop_load_generator=%q\n",
+		runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), gcPercent(), cfg.Conns, cfg.Warmup, cfg.Duration, cfg.OpenFor, b.gen.meanSize(), closed, open)
 
 	// ABBA: bare, collector, collector, bare, so that a drift of the
 	// machine's speed over the four runs (it does drift, by 10% over
@@ -354,7 +364,7 @@ func (b *bench) latency(ctx context.Context, t target, rate float64, profile str
 		b.accepted += rep.Tally.OK
 	}
 	fmt.Fprintf(b.out, "%s open loop: rate=%.0f/s workers=%d scheduled=%d achieved=%.0f/s %s %s load_sched_wait_p99_ms=%.3f\n",
-		t.name, rate, workers, rep.Scheduled, rep.Tally.Rate(b.cfg.Duration), counts(&rep.Tally), cost(usage), ms(rep.SchedWaitP99))
+		t.name, rate, workers, rep.Scheduled, rep.Tally.Rate(b.cfg.OpenFor), counts(&rep.Tally), cost(usage), ms(rep.SchedWaitP99))
 	fmt.Fprintf(b.out, "%s open loop: dispatch_lag_p50_ms=%.3f dispatch_lag_p99_ms=%.3f waited_for_connection=%d (the generator's lateness and the waits for a free connection, counted in the latencies)\n",
 		t.name, ms(rep.LagP50), ms(rep.LagP99), rep.Waited)
 	p99 := ms(rep.LatencyP99)
@@ -364,6 +374,13 @@ func (b *bench) latency(ctx context.Context, t target, rate float64, profile str
 	}
 	fmt.Fprintf(b.out, "%s_p50_ms=%.3f\n", t.name, ms(rep.LatencyP50))
 	fmt.Fprintf(b.out, "%s_p99_ms=%.3f%s (measured by the load generator's process)\n", t.name, p99, judged)
+	if len(rep.WindowP99) > 1 {
+		by := make([]string, len(rep.WindowP99))
+		for i, d := range rep.WindowP99 {
+			by[i] = fmt.Sprintf("%.3f", ms(d))
+		}
+		fmt.Fprintf(b.out, "%s_p99_ms_by_%s=%s (the run's p99 over each stretch of it, in order)\n", t.name, loadgen.ReportWindow, strings.Join(by, ","))
+	}
 	fmt.Fprintf(b.out, "%s_max_ms=%.3f\n", t.name, ms(rep.LatencyMax))
 	if err := rep.Failure(t.name+" (open loop)", unaccepted); err != nil {
 		b.fail(err)

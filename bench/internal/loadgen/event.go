@@ -83,7 +83,7 @@ func (e EventLoop) Run(ctx context.Context, s Schedule, senders []RawSender) (*O
 			domain: domain, sa: sockaddr(), first: int64(t), step: int64(e.Threads), n: n,
 			sender: senders[t], check: senders[t].Check(), tally: senders[t].Tally(),
 			conns: make([]*evConn, conns), timerAt: -1,
-			lat: make([]time.Duration, 0, per), lags: make([]time.Duration, 0, per),
+			lat: make([]time.Duration, 0, per), due: make([]time.Duration, 0, per), lags: make([]time.Duration, 0, per),
 		}
 	}
 	// The schedule starts once every connection is open: opening them
@@ -109,6 +109,7 @@ func (e EventLoop) Run(ctx context.Context, s Schedule, senders []RawSender) (*O
 	res := &OpenResult{Scheduled: int(n)}
 	for _, l := range loops {
 		res.Latencies = append(res.Latencies, l.lat...)
+		res.Due = append(res.Due, l.due...)
 		res.Lags = append(res.Lags, l.lags...)
 	}
 	res.Unsent = int(n) - len(res.Lags)
@@ -132,15 +133,15 @@ type evLoop struct {
 	check  Check
 	tally  *Tally
 
-	epfd, tfd int
-	conns     []*evConn
-	idle      fifo[int]     // the idle connections, by index, longest idle first
-	backlog   fifo[pending] // the requests waiting for a connection
-	waited    int           // requests sent after waiting for a connection
-	busy      int           // connections with a request in flight
-	timerAt   int64         // the timerfd's expiry, -1 when disarmed
-	events    [128]unix.EpollEvent
-	lat, lags []time.Duration
+	epfd, tfd      int
+	conns          []*evConn
+	idle           fifo[int]     // the idle connections, by index, longest idle first
+	backlog        fifo[pending] // the requests waiting for a connection
+	waited         int           // requests sent after waiting for a connection
+	busy           int           // connections with a request in flight
+	timerAt        int64         // the timerfd's expiry, -1 when disarmed
+	events         [128]unix.EpollEvent
+	lat, due, lags []time.Duration // due: of each lat's request, since the start
 }
 
 // pending is a request due, waiting for a connection.
@@ -411,6 +412,7 @@ func (l *evLoop) service(i int, events uint32) error {
 	done := l.now()
 	if l.tally.Answer(a.code, a.body, l.check) {
 		l.lat = append(l.lat, time.Duration(done-c.due))
+		l.due = append(l.due, time.Duration(c.due))
 	}
 	c.busy = false
 	l.busy--

@@ -233,6 +233,23 @@ func TestEventLoopCountsWaits(t *testing.T) {
 	if res.Waited < 40 || res.Waited > 48 {
 		t.Errorf("%d requests waited for a connection, want 48 (at least 40)", res.Waited)
 	}
+	// Each latency goes with its request's due time, every 2ms: the k-th
+	// (from 0) is answered 20ms·(⌊k/2⌋+1) after the start at the
+	// earliest, two at a time.
+	if len(res.Due) != 50 {
+		t.Fatalf("%d due times for 50 latencies", len(res.Due))
+	}
+	seen := map[time.Duration]bool{}
+	for i, d := range res.Due {
+		if d%(2*time.Millisecond) != 0 || d < 0 || d >= 100*time.Millisecond || seen[d] {
+			t.Fatalf("due times %v: %v is off the schedule or twice", res.Due, d)
+		}
+		seen[d] = true
+		k := int64(d / (2 * time.Millisecond))
+		if l, want := res.Latencies[i], time.Duration(k/2+1)*20*time.Millisecond-d; l < want-time.Millisecond {
+			t.Errorf("the request due at %v took %v; want %v at least", d, l, want)
+		}
+	}
 }
 
 // TestEventLoopRefuses checks the settings Run refuses, and that it fails

@@ -55,6 +55,7 @@ type OpenResult struct {
 	Scheduled int
 	Unsent    int             // scheduled requests not sent by the deadline
 	Latencies []time.Duration // of the successful requests, from the due time to the answer
+	Due       []time.Duration // of the same requests, in the same order: the due time since the schedule's start
 	Lags      []time.Duration // of the sent requests, from the due time to the send
 	// Waited counts the requests that found every connection busy when
 	// due, and were sent when one was free: the server's stalls, as
@@ -80,10 +81,12 @@ func OpenLoop(ctx context.Context, s Schedule, send func(w int, i int64, due, no
 
 	var next atomic.Int64
 	latencies := make([][]time.Duration, s.Workers)
+	dues := make([][]time.Duration, s.Workers)
 	lags := make([][]time.Duration, s.Workers)
 	var wg sync.WaitGroup
 	for w := range s.Workers {
 		latencies[w] = make([]time.Duration, 0, int(n)/s.Workers+16)
+		dues[w] = make([]time.Duration, 0, int(n)/s.Workers+16)
 		lags[w] = make([]time.Duration, 0, int(n)/s.Workers+16)
 		wg.Go(func() {
 			timer := time.NewTimer(time.Hour)
@@ -108,6 +111,7 @@ func OpenLoop(ctx context.Context, s Schedule, send func(w int, i int64, due, no
 				}
 				if send(w, i, due, now) {
 					latencies[w] = append(latencies[w], time.Since(due))
+					dues[w] = append(dues[w], due.Sub(start))
 				}
 				lags[w] = append(lags[w], now.Sub(due))
 			}
@@ -117,6 +121,7 @@ func OpenLoop(ctx context.Context, s Schedule, send func(w int, i int64, due, no
 	res := &OpenResult{Scheduled: int(n)}
 	for w := range s.Workers {
 		res.Latencies = append(res.Latencies, latencies[w]...)
+		res.Due = append(res.Due, dues[w]...)
 		res.Lags = append(res.Lags, lags[w]...)
 	}
 	res.Unsent = int(n) - len(res.Lags)

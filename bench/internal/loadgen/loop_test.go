@@ -115,6 +115,48 @@ func TestOpenLoopCoordinatedOmission(t *testing.T) {
 	if lag := slices.Max(res.Lags); lag < 40*time.Millisecond {
 		t.Errorf("largest dispatch lag %v, want about 45ms", lag)
 	}
+	// Each latency goes with its request's due time: the request due at
+	// d < 50ms waited for the stall, until 50ms at least.
+	if len(res.Due) != len(res.Latencies) {
+		t.Fatalf("%d due times for %d latencies", len(res.Due), len(res.Latencies))
+	}
+	for i, d := range res.Due {
+		if d%(5*time.Millisecond) != 0 || d < 0 || d >= 100*time.Millisecond {
+			t.Fatalf("due time %v is not on the schedule", d)
+		}
+		if l := res.Latencies[i]; d < 45*time.Millisecond && l < 50*time.Millisecond-d {
+			t.Errorf("the request due at %v took %v; it waited for the stall until 50ms at least", d, l)
+		}
+	}
+}
+
+func TestWindowQuantiles(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	for _, tc := range []struct {
+		name     string
+		lat, due []time.Duration
+		width, d time.Duration
+		want     []time.Duration
+	}{
+		{"one window", []time.Duration{ms(3), ms(1), ms(2)}, []time.Duration{ms(0), ms(1), ms(2)}, ms(10), ms(10), []time.Duration{ms(3)}},
+		{"by due time, not by order", []time.Duration{ms(9), ms(1), ms(8), ms(2)}, []time.Duration{ms(15), ms(1), ms(12), ms(9)}, ms(10), ms(20), []time.Duration{ms(2), ms(9)}},
+		{"a shorter last window", []time.Duration{ms(1), ms(7)}, []time.Duration{ms(5), ms(24)}, ms(10), ms(25), []time.Duration{ms(1), 0, ms(7)}},
+		{"answered after the end", []time.Duration{ms(4)}, []time.Duration{ms(30)}, ms(10), ms(20), []time.Duration{0, ms(4)}},
+		{"nothing", nil, nil, ms(10), ms(20), []time.Duration{0, 0}},
+	} {
+		got := WindowQuantiles(tc.lat, tc.due, tc.width, tc.d, 0.99)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	// The p99 of 100 latencies in a window is the 99th smallest.
+	lat, due := make([]time.Duration, 100), make([]time.Duration, 100)
+	for i := range lat {
+		lat[i], due[i] = ms(100-i), ms(i%10)
+	}
+	if got := WindowQuantiles(lat, due, ms(10), ms(10), 0.99); got[0] != ms(99) {
+		t.Errorf("p99 of 1..100ms: %v, want 99ms", got[0])
+	}
 }
 
 // TestOpenLoopDeadline checks that requests not sent by the schedule's

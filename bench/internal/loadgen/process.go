@@ -78,6 +78,10 @@ type Report struct {
 	LagP50     time.Duration `json:"lag_p50_ns,omitempty"`
 	LagP99     time.Duration `json:"lag_p99_ns,omitempty"`
 	Waited     int           `json:"waited,omitempty"` // sent after waiting for a connection (event loop)
+	// WindowP99 is the latencies' 99th percentile in each ReportWindow of
+	// the schedule, by due time, when the run is longer than one: how
+	// much of the run's p99 one stretch of it makes.
+	WindowP99 []time.Duration `json:"window_p99_ns,omitempty"`
 	// The generator's own costs.
 	CPU          time.Duration `json:"cpu_ns"`
 	SchedWaitP99 time.Duration `json:"sched_wait_p99_ns"`
@@ -146,6 +150,9 @@ func Serve(ctx context.Context, ph Phase, addr string, newSender func(*fasthttp.
 		rep.Tally.Window = rep.Tally.OK
 		rep.Scheduled, rep.Unsent, rep.Waited = res.Scheduled, res.Unsent, res.Waited
 		rep.Latencies = len(res.Latencies)
+		if ph.Duration > ReportWindow { // first: Quantile sorts res.Latencies, out of Due's order
+			rep.WindowP99 = WindowQuantiles(res.Latencies, res.Due, ReportWindow, ph.Duration, 0.99)
+		}
 		rep.LatencyP50, rep.LatencyP99, rep.LatencyMax = meter.Quantile(res.Latencies, 0.50), meter.Quantile(res.Latencies, 0.99), meter.Quantile(res.Latencies, 1)
 		rep.LagP50, rep.LagP99 = meter.Quantile(res.Lags, 0.50), meter.Quantile(res.Lags, 0.99)
 	default:
@@ -158,6 +165,28 @@ func Serve(ctx context.Context, ph Phase, addr string, newSender func(*fasthttp.
 		return fmt.Errorf("load generator: %w", err)
 	}
 	return json.NewEncoder(out).Encode(&rep)
+}
+
+// ReportWindow is the width of the stretches of an open-loop run whose
+// p99 a Report gives one by one.
+const ReportWindow = 10 * time.Second
+
+// WindowQuantiles returns the q-quantile of the latencies lat of the
+// requests due at due (since the start, lat's order) in each window of
+// width of a run of duration d, the last one shorter when width does not
+// divide d; a window without latencies has 0.
+func WindowQuantiles(lat, due []time.Duration, width, d time.Duration, q float64) []time.Duration {
+	n := int((d + width - 1) / width)
+	by := make([][]time.Duration, n)
+	for i, l := range lat {
+		w := min(max(int(due[i]/width), 0), n-1)
+		by[w] = append(by[w], l)
+	}
+	out := make([]time.Duration, n)
+	for w, ls := range by {
+		out[w] = meter.Quantile(ls, q)
+	}
+	return out
 }
 
 // sum returns the senders' tallies added up.
