@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -178,7 +177,7 @@ func (c *Collector) accept(ctx *fiber.Ctx, s site.Site, events []*event.Event, i
 		if err != nil {
 			return &web.Error{Code: fiber.StatusInternalServerError, Msg: "internal error", Err: err}
 		}
-		msgs = append(msgs, record(c.topic, kv, len(key), now))
+		msgs = append(msgs, kafka.NewPooled(c.topic, kv, len(key), now))
 	}
 	*mp = msgs
 	if len(msgs) > 0 {
@@ -259,13 +258,6 @@ func putEncodeBuf(b *[]byte) {
 	if cap(*b) <= event.MaxEventBytes*2 {
 		encodeBufs.Put(b)
 	}
-}
-
-// record returns a Kafka record of the key and value kv holds, the key's
-// n bytes first, in one copy of kv the record owns.
-func record(topic string, kv []byte, n int, now time.Time) kafka.Message {
-	b := bytes.Clone(kv) // not zeroed first, unlike make
-	return kafka.Message{Topic: topic, Key: b[:n:n], Value: b[n:len(b):len(b)], Time: now}
 }
 
 // enrich adds what the collector knows to an event: receive time, site,

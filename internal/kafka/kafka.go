@@ -113,6 +113,8 @@ type Message struct {
 	Value     []byte // nil is a tombstone
 	Headers   []Header
 	Time      time.Time
+
+	buf *[]byte // of the pool, holding Key and Value (NewPooled)
 }
 
 // Header is a record header.

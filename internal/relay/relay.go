@@ -126,7 +126,10 @@ func New(kcfg kafka.Config, sp *spool.Spool, opts Options, logger *slog.Logger, 
 
 // Publish hands msgs over for delivery: queued for Kafka, or appended to
 // the spool while it holds older hits. It returns an error wrapping
-// ErrFull when they can be neither queued nor spooled.
+// ErrFull when they can be neither queued nor spooled. Unless it fails,
+// the relay owns msgs' records from then on: it releases their pooled
+// buffers (kafka.NewPooled) once Kafka acknowledged them or the spool
+// copied them, so the caller must not read them again.
 func (r *Relay) Publish(_ context.Context, msgs ...kafka.Message) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -134,13 +137,23 @@ func (r *Relay) Publish(_ context.Context, msgs ...kafka.Message) error {
 	case r.closed:
 		return fmt.Errorf("%w: relay closed", ErrFull)
 	case r.diverted:
-		return r.toSpoolLocked(msgs)
+		return r.spoolReleaseLocked(msgs)
 	case len(r.queue)+len(msgs) > r.opts.MaxQueued:
 		return fmt.Errorf("%w: %d hits wait for kafka", ErrFull, len(r.queue))
 	}
 	r.queue = append(r.queue, msgs...)
 	r.poke()
 	return nil
+}
+
+// spoolReleaseLocked spools msgs and, once the spool has its copy,
+// releases their pooled buffers.
+func (r *Relay) spoolReleaseLocked(msgs []kafka.Message) error {
+	err := r.toSpoolLocked(msgs)
+	if err == nil {
+		kafka.Release(msgs)
+	}
+	return err
 }
 
 func (r *Relay) toSpoolLocked(msgs []kafka.Message) error {
@@ -198,7 +211,7 @@ func (r *Relay) Run() {
 		r.mu.Lock()
 		closed, abandon, queued := r.closed, r.abandon, len(r.queue)
 		if abandon {
-			if serr := r.toSpoolLocked(r.queue); serr != nil {
+			if serr := r.spoolReleaseLocked(r.queue); serr != nil {
 				r.log.Error("hits lost at shutdown: kafka and the spool refused them", "count", len(r.queue), "err", serr)
 			}
 			r.queue = nil
@@ -272,6 +285,9 @@ func (r *Relay) step() (bool, error) {
 		for _, m := range batch {
 			r.latency.Observe(now.Sub(m.Time).Seconds())
 		}
+		// Publish returned once every request was answered: nothing
+		// reads the records any more.
+		kafka.Release(batch)
 		if whole && cap(batch) <= 4*r.opts.MaxBatch { // not the array of a backlog
 			clear(batch) // let the records go
 			r.mu.Lock()
@@ -283,10 +299,12 @@ func (r *Relay) step() (bool, error) {
 	// Divert: this batch, then everything queued behind it, to the spool.
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// The failed batch's buffers are not released: a request abandoned at
+	// the timeout may still be read by kafka-go's connection.
 	r.diverted = true
 	serr := r.toSpoolLocked(batch)
 	if serr == nil {
-		serr = r.toSpoolLocked(r.queue)
+		serr = r.spoolReleaseLocked(r.queue)
 		r.queue = nil
 	}
 	if serr != nil {
