@@ -65,7 +65,7 @@ type Relay struct {
 	mu       sync.Mutex
 	queue    []kafka.Message
 	spare    []kafka.Message // a sent batch's array, empty, for the next queue
-	diverted bool            // the spool holds hits: new ones go behind them
+	diverted bool            // the spool holds hits: new ones go behind them, in the spool or, when it refused some, in the queue
 	closed   bool
 	abandon  bool // Close's deadline passed: spool the queue and stop
 	inflight bool // a batch from the queue is being sent
@@ -136,7 +136,7 @@ func (r *Relay) Publish(_ context.Context, msgs ...kafka.Message) error {
 	switch {
 	case r.closed:
 		return fmt.Errorf("%w: relay closed", ErrFull)
-	case r.diverted:
+	case r.diverted && len(r.queue) == 0:
 		return r.spoolReleaseLocked(msgs)
 	case len(r.queue)+len(msgs) > r.opts.MaxQueued:
 		return fmt.Errorf("%w: %d hits wait for kafka", ErrFull, len(r.queue))
@@ -246,8 +246,8 @@ func (r *Relay) Run() {
 // holds hits. It reports whether it delivered anything.
 func (r *Relay) step() (bool, error) {
 	r.mu.Lock()
-	if r.diverted && r.sp.Len() == 0 && len(r.queue) == 0 {
-		r.diverted = false // replayed: send directly again
+	if r.diverted && r.sp.Len() == 0 {
+		r.diverted = false // replayed: send what is queued behind it, if anything, directly again
 	}
 	diverted := r.diverted
 	var batch []kafka.Message
@@ -301,18 +301,23 @@ func (r *Relay) step() (bool, error) {
 	defer r.mu.Unlock()
 	// The failed batch's buffers are not released: a request abandoned at
 	// the timeout may still be read by kafka-go's connection.
-	r.diverted = true
-	serr := r.toSpoolLocked(batch)
-	if serr == nil {
-		serr = r.spoolReleaseLocked(r.queue)
-		r.queue = nil
-	}
-	if serr != nil {
+	if serr := r.toSpoolLocked(batch); serr != nil {
 		// The spool refuses: keep the hits in memory and try Kafka again.
+		// (The spool was empty, or the batch would have been replayed
+		// from it, not sent from the queue.)
 		r.queue = append(batch, r.queue...)
-		r.diverted = r.sp.Len() > 0
 		r.log.Error("kafka failed and the spool refused hits; holding them in memory", "err", serr)
+		return false, err
 	}
+	r.diverted = true
+	if serr := r.spoolReleaseLocked(r.queue); serr != nil {
+		// The batch is spooled, the hits queued behind it are not: they
+		// stay queued, and so do new ones (Publish), until the spool has
+		// been replayed; then they go to Kafka, after the batch.
+		r.log.Error("kafka failed and the spool is full; holding hits in memory until it is replayed", "err", serr, "queued", len(r.queue))
+		return false, err
+	}
+	r.queue = nil
 	return false, err
 }
 

@@ -252,6 +252,108 @@ func TestPooledRecordsArriveIntact(t *testing.T) {
 	}
 }
 
+// TestSpoolFullBehindFailedBatch: Kafka takes connections but never
+// answers, so a batch times out while hits queue behind it, and the
+// spool has room for the batch but not for them. The batch is spooled,
+// the hits behind it wait in memory, and once Kafka is back all arrive,
+// none lost, none twice, in order.
+func TestSpoolFullBehindFailedBatch(t *testing.T) {
+	addr, kdir := freeAddr(t), t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	b := mustBroker(t, addr, kdir)
+	kcfg := kafka.Config{Brokers: []string{addr}, Partitions: 1}.WithDefaults()
+	if err := kafka.EnsureTopics(ctx, kcfg); err != nil {
+		t.Fatal(err)
+	}
+	topic := kcfg.Topics().Hits
+	b.Close()
+	// A Kafka that accepts and stays silent.
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held sync.WaitGroup
+	held.Go(func() {
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	})
+	// Room for one record of about 200 bytes, not for two.
+	sp, err := spool.Open(t.TempDir(), spool.Options{MaxBytes: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := relay.New(kcfg, sp, relay.Options{Timeout: 300 * time.Millisecond, MaxAttempts: 1, Linger: -1}, slog.New(slog.DiscardHandler), nil)
+	go r.Run()
+
+	const n = 10
+	value := func(i int) []byte { return fmt.Appendf(nil, "visitor-1/%03d/%s", i, strings.Repeat("x", 150)) }
+	publish := func(i int) {
+		t.Helper()
+		if err := r.Publish(ctx, kafka.NewPooled(topic, append([]byte("visitor-1"), value(i)...), len("visitor-1"), time.Now())); err != nil {
+			t.Fatalf("Publish(%d) = %v", i, err)
+		}
+	}
+	publish(0)
+	time.Sleep(50 * time.Millisecond) // record 0 is in flight, to no answer
+	for i := 1; i < n; i++ {
+		publish(i)
+	}
+	for r.Pending() == 0 && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r.Pending() != 1 {
+		t.Fatalf("%d records spooled, want the failed batch's one", r.Pending())
+	}
+
+	ln.Close()
+	held.Wait()
+	b = mustBroker(t, addr, kdir) // Kafka is back
+	defer b.Close()
+	closeCtx, closeCancel := context.WithTimeout(ctx, 30*time.Second)
+	defer closeCancel()
+	if err := r.Close(closeCtx); err != nil {
+		t.Fatal(err)
+	}
+	if r.Pending() != 0 {
+		t.Errorf("%d records left in the spool after Close", r.Pending())
+	}
+	col := &collectHits{next: map[int]int64{}}
+	cctx, ccancel := context.WithCancel(ctx)
+	var cwg sync.WaitGroup
+	cwg.Go(func() { _ = kafka.Tail(cctx, kcfg, topic, col, kafka.ReadOptions{}) })
+	for len(col.snapshot()) < n && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // let repeats, if any, show
+	ccancel()
+	cwg.Wait()
+	got := col.snapshot()
+	var vals []string
+	for _, m := range got {
+		vals = append(vals, string(m.Value[:13]))
+	}
+	if len(got) != n {
+		t.Fatalf("%d records arrived, want %d: %v", len(got), n, vals)
+	}
+	for i, m := range got {
+		if string(m.Value) != string(value(i)) {
+			t.Fatalf("record %d is %q, want visitor-1/%03d: %v", i, m.Value[:13], i, vals)
+		}
+	}
+}
+
 func distinct(msgs []kafka.Message) int {
 	seen := map[string]bool{}
 	for _, m := range msgs {
