@@ -16,10 +16,14 @@ import (
 	"github.com/ecrm/ecrm/internal/web"
 )
 
-// discardPublisher takes records and keeps nothing.
+// discardPublisher takes records and keeps nothing; it gives their
+// pooled buffers back at once, as the relay does once Kafka has them.
 type discardPublisher struct{}
 
-func (discardPublisher) Publish(context.Context, ...kafka.Message) error { return nil }
+func (discardPublisher) Publish(_ context.Context, msgs ...kafka.Message) error {
+	kafka.Release(msgs)
+	return nil
+}
 
 // benchPageBody is one page view as the browser tag sends it, as
 // bench/collector sends it.
