@@ -139,16 +139,7 @@ func TestOutage(t *testing.T) {
 	b = mustBroker(t, addr, kdir) // back, same data dir
 	defer b.Close()
 
-	col := &collectHits{next: map[int]int64{}}
-	cctx, ccancel := context.WithCancel(ctx)
-	var cwg sync.WaitGroup
-	cwg.Go(func() { _ = kafka.Tail(cctx, kcfg, topic, col, kafka.ReadOptions{}) })
-	for distinct(col.snapshot()) < n && ctx.Err() == nil {
-		time.Sleep(50 * time.Millisecond)
-	}
-	time.Sleep(500 * time.Millisecond) // let duplicates, if any, show
-	ccancel()
-	cwg.Wait()
+	got := readHits(ctx, kcfg, topic, n, 500*time.Millisecond)
 	if err := r.Close(ctx); err != nil {
 		t.Errorf("Close = %v", err)
 	}
@@ -158,7 +149,6 @@ func TestOutage(t *testing.T) {
 	// back under load) is sent again, and kafka-go has no idempotent
 	// producer. Consumers drop repeats by messageId, as the profiler does;
 	// after that, every record is there once and in order per key.
-	got := col.snapshot()
 	seen := map[string]bool{}
 	last := map[string]int{}
 	repeats := 0
@@ -228,16 +218,7 @@ func TestPooledRecordsArriveIntact(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	col := &collectHits{next: map[int]int64{}}
-	cctx, ccancel := context.WithCancel(ctx)
-	var cwg sync.WaitGroup
-	cwg.Go(func() { _ = kafka.Tail(cctx, kcfg, topic, col, kafka.ReadOptions{}) })
-	for len(col.snapshot()) < senders*each && ctx.Err() == nil {
-		time.Sleep(50 * time.Millisecond)
-	}
-	ccancel()
-	cwg.Wait()
-	got := col.snapshot()
+	got := readHits(ctx, kcfg, topic, senders*each, 0)
 	if len(got) != senders*each {
 		t.Fatalf("%d records arrived, want %d", len(got), senders*each)
 	}
@@ -329,17 +310,7 @@ func TestSpoolFullBehindFailedBatch(t *testing.T) {
 	if r.Pending() != 0 {
 		t.Errorf("%d records left in the spool after Close", r.Pending())
 	}
-	col := &collectHits{next: map[int]int64{}}
-	cctx, ccancel := context.WithCancel(ctx)
-	var cwg sync.WaitGroup
-	cwg.Go(func() { _ = kafka.Tail(cctx, kcfg, topic, col, kafka.ReadOptions{}) })
-	for len(col.snapshot()) < n && ctx.Err() == nil {
-		time.Sleep(50 * time.Millisecond)
-	}
-	time.Sleep(300 * time.Millisecond) // let repeats, if any, show
-	ccancel()
-	cwg.Wait()
-	got := col.snapshot()
+	got := readHits(ctx, kcfg, topic, n, 300*time.Millisecond)
 	var vals []string
 	for _, m := range got {
 		vals = append(vals, string(m.Value[:13]))
@@ -352,6 +323,23 @@ func TestSpoolFullBehindFailedBatch(t *testing.T) {
 			t.Fatalf("record %d is %q, want visitor-1/%03d: %v", i, m.Value[:13], i, vals)
 		}
 	}
+}
+
+// readHits reads the hits topic from its start until it has seen n
+// distinct values (or ctx is done), then for settle more, so that
+// repeats, if any, show; it returns every record read.
+func readHits(ctx context.Context, kcfg kafka.Config, topic string, n int, settle time.Duration) []kafka.Message {
+	col := &collectHits{next: map[int]int64{}}
+	cctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = kafka.Tail(cctx, kcfg, topic, col, kafka.ReadOptions{}) })
+	for distinct(col.snapshot()) < n && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(settle)
+	cancel()
+	wg.Wait()
+	return col.snapshot()
 }
 
 func distinct(msgs []kafka.Message) int {
