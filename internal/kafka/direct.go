@@ -24,6 +24,11 @@ import (
 // back for BatchTimeout in case more records come; a caller that batches
 // itself (the relay) gains nothing from either.
 //
+// A partition's share larger than maxRecordBatchBytes goes in several
+// record batches, one per request, in order: Kafka refuses a record batch
+// larger than the topic's max.message.bytes (1 MiB by default) as too
+// large, and a produce request holds one record batch a partition.
+//
 // A partition whose write fails with a retriable error is tried again, on
 // its own, up to maxAttempts in all; Publish fails when any partition still
 // fails, though others may have been written (at least once, as with the
@@ -44,14 +49,38 @@ type partBatch struct {
 	topic     string
 	partition int32
 	idx       []int32 // into the batch, in order
+	bytes     int     // the records' recordSize
 	err       error   // of the last attempt
 }
 
+// maxRecordBatchBytes bounds the records' bytes (keys, values, headers
+// and a record's overhead, before compression) in one record batch: below
+// Kafka's default max.message.bytes, 1 MiB, even for records lz4 cannot
+// shrink.
+const maxRecordBatchBytes = 960 << 10
+
+// recordOverhead is about what a record adds to its key, value and
+// headers in a record batch: length, attributes, timestamp and offset
+// deltas, and the lengths of its key, value and headers (varints).
+const recordOverhead = 24
+
 func (d *direct) publish(ctx context.Context, msgs []Message) error {
-	parts, err := d.assign(ctx, msgs)
+	rounds, err := d.assign(ctx, msgs)
 	if err != nil {
 		return err
 	}
+	// A partition's record batches go in order: round k+1 only once
+	// round k is written.
+	for _, parts := range rounds {
+		if err := d.publishRound(ctx, msgs, parts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// publishRound writes parts, at most one record batch a partition.
+func (d *direct) publishRound(ctx context.Context, msgs []Message, parts []*partBatch) error {
 	pending := parts
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
@@ -89,10 +118,12 @@ func (d *direct) publish(ctx context.Context, msgs []Message) error {
 }
 
 // assign binds each record to its partition as the Writer's balancer
-// would, grouping them by partition in their order.
-func (d *direct) assign(ctx context.Context, msgs []Message) ([]*partBatch, error) {
-	var parts []*partBatch
-	byPart := map[topicPart]*partBatch{}
+// would, grouping them by partition in their order, in record batches of
+// at most maxRecordBatchBytes (unless one record is larger): rounds[k]
+// holds the k-th record batch of each partition that has one.
+func (d *direct) assign(ctx context.Context, msgs []Message) (rounds [][]*partBatch, _ error) {
+	byPart := map[topicPart]*partBatch{} // the last record batch of each
+	round := map[topicPart]int{}
 	counts := map[string]int{}
 	var pids []int
 	for i := range msgs {
@@ -110,15 +141,34 @@ func (d *direct) assign(ctx context.Context, msgs []Message) ([]*partBatch, erro
 		}
 		p := int32(d.balancer.Balance(kafkago.Message{Key: m.Key}, pids[:n]...))
 		tp := topicPart{m.Topic, p}
+		size := recordSize(m)
 		b := byPart[tp]
+		if b != nil && b.bytes+size > maxRecordBatchBytes {
+			round[tp]++
+			b = nil
+		}
 		if b == nil {
 			b = &partBatch{topic: m.Topic, partition: p}
 			byPart[tp] = b
-			parts = append(parts, b)
+			k := round[tp]
+			if k == len(rounds) {
+				rounds = append(rounds, nil)
+			}
+			rounds[k] = append(rounds[k], b)
 		}
 		b.idx = append(b.idx, int32(i))
+		b.bytes += size
 	}
-	return parts, nil
+	return rounds, nil
+}
+
+// recordSize is about the bytes m takes in a record batch, uncompressed.
+func recordSize(m *Message) int {
+	n := recordOverhead + len(m.Key) + len(m.Value)
+	for _, h := range m.Headers {
+		n += len(h.Key) + len(h.Value) + 2
+	}
+	return n
 }
 
 type topicPart struct {
@@ -272,7 +322,7 @@ func (r *records) ReadRecord() (*protocol.Record, error) {
 	}
 	m := &r.msgs[r.idx[r.next]]
 	r.next++
-	r.rec = protocol.Record{Time: m.Time}
+	r.rec = protocol.Record{Time: m.Time} // kafka-go stamps a zero time with the time of sending
 	for _, h := range m.Headers {
 		r.rec.Headers = append(r.rec.Headers, protocol.Header{Key: h.Key, Value: h.Value})
 	}

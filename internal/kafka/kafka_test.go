@@ -2,6 +2,8 @@ package kafka_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"sync"
 	"testing"
@@ -252,5 +254,66 @@ func testDirectProducer(t *testing.T, cfg kafka.Config) {
 	}
 	if len(used) < 2 {
 		t.Errorf("direct records in %d partitions, want them spread", len(used))
+	}
+}
+
+// A Direct producer given more than Kafka takes in one record batch (1
+// MiB by default) for one partition sends it in several, in order; a
+// record without a time (as the spool replays them) gets the time it was
+// sent, not 1970, which time-based retention would delete at once.
+func TestDirectProducerLargeBatch(t *testing.T) {
+	cfg := mustBroker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	topic := cfg.Topics().Hits
+
+	const n = 1500 // of 2 KB each that lz4 cannot shrink, one key: 3 MB for one partition
+	var msgs []kafka.Message
+	for i := range n {
+		rnd := make([]byte, 1000)
+		rand.Read(rnd)
+		m := kafka.Message{Topic: topic, Key: []byte("visitor"), Value: fmt.Appendf(nil, "%06d/%s", i, hex.EncodeToString(rnd)), Time: time.Now()}
+		if i == n/2 {
+			m.Time = time.Time{}
+		}
+		msgs = append(msgs, m)
+	}
+	d := kafka.NewProducer(cfg, false, kafka.ProducerOptions{Fast: true, Direct: true, MaxAttempts: 1})
+	before := time.Now()
+	if err := d.Publish(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rec := &partitionRecorder{recs: map[int][]kafka.Message{}}
+	rctx, rcancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- kafka.Tail(rctx, cfg, topic, rec, kafka.ReadOptions{}) }()
+	for rec.count() < n && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	rcancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.recs) != 1 {
+		t.Fatalf("records of one key in %d partitions", len(rec.recs))
+	}
+	var got []kafka.Message
+	for _, got = range rec.recs {
+	}
+	if len(got) != n {
+		t.Fatalf("consumed %d records, want %d", len(got), n)
+	}
+	for i, m := range got {
+		if string(m.Value) != string(msgs[i].Value) {
+			t.Fatalf("record %d is %.6s…, want %.6s…", i, m.Value, msgs[i].Value)
+		}
+	}
+	// Kafka keeps milliseconds.
+	if at := got[n/2].Time; at.Before(before.Truncate(time.Millisecond)) || at.After(after) {
+		t.Errorf("the record without a time was stamped %v, want between %v and %v", at, before, after)
 	}
 }
