@@ -77,3 +77,13 @@ func Release(msgs []Message) {
 		m.buf, m.Key, m.Value = nil, nil, nil
 	}
 }
+
+// Forget makes msgs' records ordinary ones: Release leaves them as they
+// are, and the garbage collector takes their buffers when nothing reads
+// them any more. For records something may still read after their owner
+// is done with them (a request abandoned at its timeout).
+func Forget(msgs []Message) {
+	for i := range msgs {
+		msgs[i].buf = nil
+	}
+}

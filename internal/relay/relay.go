@@ -3,7 +3,9 @@
 // batches, each acknowledged by Kafka before the next is sent; when a batch
 // fails (Kafka down, or slower than Options.Timeout) it goes to a local spool
 // on disk, and so does every hit after it until the spool has been replayed
-// to Kafka. Only a full spool refuses hits (ErrFull).
+// to Kafka. Only a full spool refuses hits (ErrFull): the hits it had no
+// room for wait in memory, behind it, and new ones are refused until it
+// has been replayed.
 //
 // Why not kafka-go's async writer: it would keep sending newer hits while
 // older ones wait for their retries to fail, so diverting to the spool
@@ -136,8 +138,19 @@ func (r *Relay) Publish(_ context.Context, msgs ...kafka.Message) error {
 	switch {
 	case r.closed:
 		return fmt.Errorf("%w: relay closed", ErrFull)
-	case r.diverted && len(r.queue) == 0:
-		return r.spoolReleaseLocked(msgs)
+	case r.diverted && len(r.queue) > 0:
+		// The spool is full, and hits it could not take wait for its
+		// replay: new ones would have to go behind them.
+		return fmt.Errorf("%w: the spool is full; %d hits wait in memory for its replay", ErrFull, len(r.queue))
+	case r.diverted:
+		n, err := r.spoolReleaseLocked(msgs)
+		if n == 0 {
+			return err
+		}
+		// What the spool had no room for waits behind what it took:
+		// accepted, as a hit queued for Kafka is.
+		r.queue = append(r.queue, msgs[n:]...)
+		return nil
 	case len(r.queue)+len(msgs) > r.opts.MaxQueued:
 		return fmt.Errorf("%w: %d hits wait for kafka", ErrFull, len(r.queue))
 	}
@@ -146,17 +159,39 @@ func (r *Relay) Publish(_ context.Context, msgs ...kafka.Message) error {
 	return nil
 }
 
-// spoolReleaseLocked spools msgs and, once the spool has its copy,
-// releases their pooled buffers.
-func (r *Relay) spoolReleaseLocked(msgs []kafka.Message) error {
-	err := r.toSpoolLocked(msgs)
-	if err == nil {
-		kafka.Release(msgs)
-	}
-	return err
+// spoolReleaseLocked spools what it can of msgs, as spoolLocked, and
+// releases the pooled buffers of those the spool copied.
+func (r *Relay) spoolReleaseLocked(msgs []kafka.Message) (int, error) {
+	n, err := r.spoolLocked(msgs)
+	kafka.Release(msgs[:n])
+	return n, err
 }
 
-func (r *Relay) toSpoolLocked(msgs []kafka.Message) error {
+// spoolChunk is how many hits spoolLocked appends at a time.
+const spoolChunk = 1024
+
+// spoolLocked appends msgs to the spool, in order, as far as it has room:
+// in chunks, and once one does not fit, in halves of it down to one hit.
+// It returns how many it appended, and why not all.
+func (r *Relay) spoolLocked(msgs []kafka.Message) (int, error) {
+	done, chunk := 0, spoolChunk
+	for done < len(msgs) {
+		k := min(chunk, len(msgs)-done)
+		err := r.appendLocked(msgs[done : done+k])
+		switch {
+		case err == nil:
+			done += k
+		case k > 1 && errors.Is(err, ErrFull):
+			chunk = k / 2
+		default:
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// appendLocked appends msgs to the spool, all or none.
+func (r *Relay) appendLocked(msgs []kafka.Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -211,8 +246,8 @@ func (r *Relay) Run() {
 		r.mu.Lock()
 		closed, abandon, queued := r.closed, r.abandon, len(r.queue)
 		if abandon {
-			if serr := r.spoolReleaseLocked(r.queue); serr != nil {
-				r.log.Error("hits lost at shutdown: kafka and the spool refused them", "count", len(r.queue), "err", serr)
+			if n, serr := r.spoolReleaseLocked(r.queue); serr != nil {
+				r.log.Error("hits lost at shutdown: kafka and the spool refused them", "count", len(r.queue)-n, "err", serr)
 			}
 			r.queue = nil
 			r.mu.Unlock()
@@ -296,28 +331,32 @@ func (r *Relay) step() (bool, error) {
 		}
 		return true, nil
 	}
-	// Divert: this batch, then everything queued behind it, to the spool.
+	// Divert: this batch, then everything queued behind it, to the spool,
+	// as far as it has room.
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	// The failed batch's buffers are not released: a request abandoned at
-	// the timeout may still be read by kafka-go's connection.
-	if serr := r.toSpoolLocked(batch); serr != nil {
-		// The spool refuses: keep the hits in memory and try Kafka again.
-		// (The spool was empty, or the batch would have been replayed
-		// from it, not sent from the queue.)
-		r.queue = append(batch, r.queue...)
-		r.log.Error("kafka failed and the spool refused hits; holding them in memory", "err", serr)
+	// The failed batch's buffers never go back to the pool: a request
+	// abandoned at the timeout may still be read by kafka-go's connection.
+	kafka.Forget(batch)
+	n, serr := r.spoolLocked(batch)
+	if n < len(batch) {
+		// The rest waits in memory, with the queue behind it: for Kafka
+		// again if the spool took none (it was empty: the batch came from
+		// the queue), else until the spool is replayed.
+		r.queue = append(batch[n:len(batch):len(batch)], r.queue...)
+		r.diverted = r.sp.Len() > 0
+		r.log.Error("kafka failed and the spool refused hits; holding them in memory", "err", serr, "held", len(r.queue))
 		return false, err
 	}
 	r.diverted = true
-	if serr := r.spoolReleaseLocked(r.queue); serr != nil {
-		// The batch is spooled, the hits queued behind it are not: they
-		// stay queued, and so do new ones (Publish), until the spool has
-		// been replayed; then they go to Kafka, after the batch.
-		r.log.Error("kafka failed and the spool is full; holding hits in memory until it is replayed", "err", serr, "queued", len(r.queue))
-		return false, err
+	n, serr = r.spoolReleaseLocked(r.queue)
+	r.queue = r.queue[n:]
+	if serr != nil {
+		// The batch is spooled, some hits queued behind it are not: they
+		// stay queued until the spool has been replayed, then go to Kafka
+		// after it; Publish refuses new ones meanwhile.
+		r.log.Error("kafka failed and the spool is full; holding hits in memory until it is replayed", "err", serr, "held", len(r.queue))
 	}
-	r.queue = nil
 	return false, err
 }
 
