@@ -60,6 +60,9 @@ func readCursorFile(dir string) (seg uint64, off int64, found, corrupt bool, err
 	return seg, int64(u), true, false, nil
 }
 
+// writeCursor is writeCursorFile; tests make it fail.
+var writeCursor = writeCursorFile
+
 // writeCursorFile replaces dir's cursor file with the position seg:off. The
 // replacement is atomic: the new contents go to a temporary file that is
 // renamed over the old one. With sync, the temporary file is fsynced before

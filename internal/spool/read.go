@@ -110,6 +110,13 @@ func (s *Spool) openRead(id uint64) error {
 // earlier one does nothing. The cursor is fsynced before Ack returns unless
 // the policy is SyncNever; if it is lost anyway, the records after the
 // previous cursor are delivered again.
+//
+// When the cursor file cannot be written (a full disk), the segments left
+// behind are deleted all the same, which frees room, and the cursor is
+// written again; if that fails too, the records are consumed anyway and a
+// warning logged: Peek goes on past them, a later Ack or Close saves the
+// cursor, and a crash before then delivers them again. Ack never has the
+// same records delivered again and again because a write failed.
 func (s *Spool) Ack(c Cursor) error {
 	if c == (Cursor{}) {
 		return nil
@@ -144,11 +151,10 @@ func (s *Spool) Ack(c Cursor) error {
 	s.mu.Unlock()
 
 	sync := s.opts.Sync != SyncNever
-	if err := writeCursorFile(s.dir, c.seg, c.off, sync); err != nil {
-		return fmt.Errorf("spool: ack: %w", err)
-	}
-	s.dirty = !sync
+	werr := writeCursor(s.dir, c.seg, c.off, sync)
 
+	// Deleting segments before the cursor is saved is safe: a cursor in a
+	// segment that is gone resumes at the oldest one left (recover).
 	s.mu.Lock()
 	s.acked = c
 	gone := slices.Clone(s.segs[:drop])
@@ -166,6 +172,16 @@ func (s *Spool) Ack(c Cursor) error {
 			s.log.Warn("spool: could not delete a consumed segment", "segment", sg.id, "err", err)
 		}
 	}
+	if werr != nil && len(gone) > 0 {
+		werr = writeCursor(s.dir, c.seg, c.off, sync) // with the room they freed
+	}
+	if werr != nil {
+		s.dirty = true // Close tries again
+		s.log.Warn("spool: ack: the read cursor could not be saved; a crash before it is would deliver the records since the last saved one again",
+			"cursor", c, "err", werr)
+		return nil
+	}
+	s.dirty = !sync
 	return nil
 }
 

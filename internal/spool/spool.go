@@ -358,7 +358,7 @@ func (s *Spool) Close() error {
 
 	s.cmu.Lock()
 	if s.dirty {
-		errs = append(errs, writeCursorFile(s.dir, acked.seg, acked.off, true))
+		errs = append(errs, writeCursor(s.dir, acked.seg, acked.off, true))
 	}
 	if s.rf != nil {
 		errs = append(errs, s.rf.Close())
