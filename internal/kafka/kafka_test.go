@@ -136,6 +136,24 @@ func (r *partitionRecorder) Handle(_ context.Context, p int, msgs []kafka.Messag
 
 func (r *partitionRecorder) Close(int) {}
 
+// readPartitions reads topic from its start until it has read n records
+// or ctx is done.
+func readPartitions(ctx context.Context, t *testing.T, cfg kafka.Config, topic string, n int) *partitionRecorder {
+	t.Helper()
+	rec := &partitionRecorder{recs: map[int][]kafka.Message{}}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- kafka.Tail(rctx, cfg, topic, rec, kafka.ReadOptions{}) }()
+	for rec.count() < n && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
 func (r *partitionRecorder) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -202,17 +220,7 @@ func testDirectProducer(t *testing.T, cfg kafka.Config) {
 		t.Fatal(err)
 	}
 
-	rec := &partitionRecorder{recs: map[int][]kafka.Message{}}
-	rctx, rcancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- kafka.Tail(rctx, cfg, topic, rec, kafka.ReadOptions{}) }()
-	for rec.count() < 2*n && ctx.Err() == nil {
-		time.Sleep(20 * time.Millisecond)
-	}
-	rcancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	rec := readPartitions(ctx, t, cfg, topic, 2*n)
 	if got := rec.count(); got != 2*n {
 		t.Fatalf("consumed %d records, want %d", got, 2*n)
 	}
@@ -287,17 +295,7 @@ func TestDirectProducerLargeBatch(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	rec := &partitionRecorder{recs: map[int][]kafka.Message{}}
-	rctx, rcancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- kafka.Tail(rctx, cfg, topic, rec, kafka.ReadOptions{}) }()
-	for rec.count() < n && ctx.Err() == nil {
-		time.Sleep(20 * time.Millisecond)
-	}
-	rcancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	rec := readPartitions(ctx, t, cfg, topic, n)
 	if len(rec.recs) != 1 {
 		t.Fatalf("records of one key in %d partitions", len(rec.recs))
 	}
