@@ -43,6 +43,11 @@ type Options struct {
 	// MaxBatch is the most hits sent to Kafka in one round trip (default
 	// 5000).
 	MaxBatch int
+	// MaxBatchBytes bounds the keys and values of one round trip's hits
+	// (default 4 MiB), so that a batch of large hits, or a spool's replay
+	// of them, is sent well within Timeout; a batch has one hit however
+	// large.
+	MaxBatchBytes int
 	// Timeout is how long a batch may take before Kafka counts as slow and
 	// the batch goes to the spool (default 5s).
 	Timeout time.Duration
@@ -87,6 +92,9 @@ func New(kcfg kafka.Config, sp *spool.Spool, opts Options, logger *slog.Logger, 
 	}
 	if opts.MaxBatch == 0 {
 		opts.MaxBatch = 5000
+	}
+	if opts.MaxBatchBytes == 0 {
+		opts.MaxBatchBytes = 4 << 20
 	}
 	if opts.Timeout == 0 {
 		opts.Timeout = 5 * time.Second
@@ -288,7 +296,7 @@ func (r *Relay) step() (bool, error) {
 	var batch []kafka.Message
 	whole := false // batch holds the queue's whole array, reusable once sent
 	if !diverted {
-		n := min(len(r.queue), r.opts.MaxBatch)
+		n := r.batchLen()
 		batch = r.queue[:n:n]
 		r.queue = r.queue[n:]
 		r.inflight = n > 0
@@ -360,9 +368,24 @@ func (r *Relay) step() (bool, error) {
 	return false, err
 }
 
+// batchLen returns how many of the queue's first hits the next batch
+// takes: MaxBatch, or fewer for MaxBatchBytes, or the whole queue. r.mu is
+// held.
+func (r *Relay) batchLen() int {
+	n, size := 0, 0
+	for n < min(len(r.queue), r.opts.MaxBatch) {
+		m := &r.queue[n]
+		if size += len(m.Key) + len(m.Value); size > r.opts.MaxBatchBytes && n > 0 {
+			break
+		}
+		n++
+	}
+	return n
+}
+
 // replay sends one batch of the spool to Kafka.
 func (r *Relay) replay() (bool, error) {
-	recs, cur, err := r.sp.Peek(r.opts.MaxBatch)
+	recs, cur, err := r.sp.PeekBytes(r.opts.MaxBatch, int64(r.opts.MaxBatchBytes))
 	if err != nil || len(recs) == 0 {
 		return false, err
 	}

@@ -21,6 +21,15 @@ import (
 // The records are the caller's: their byte slices share no memory with the
 // spool or with one another's fields.
 func (s *Spool) Peek(max int) ([]Record, Cursor, error) {
+	return s.PeekBytes(max, 0)
+}
+
+// PeekBytes is Peek of at most maxBytes of framed records (0: no bound),
+// and at least one record however large.
+func (s *Spool) PeekBytes(max int, maxBytes int64) ([]Record, Cursor, error) {
+	if maxBytes <= 0 {
+		maxBytes = 1<<63 - 1
+	}
 	if max <= 0 {
 		return nil, Cursor{}, fmt.Errorf("spool: peek: max is %d, want 1 or more", max)
 	}
@@ -47,6 +56,8 @@ func (s *Spool) Peek(max int) ([]Record, Cursor, error) {
 	s.mu.Unlock()
 
 	recs := make([]Record, 0, min(int64(max), pending))
+	var size int64
+segments:
 	for _, sg := range segs {
 		if sg.id != cur.seg {
 			cur.seg, cur.off = sg.id, 0
@@ -65,6 +76,9 @@ func (s *Spool) Peek(max int) ([]Record, Cursor, error) {
 					err = ErrCorrupt // the file shrank underneath us
 				}
 				return peekResult(recs, cur, fmt.Errorf("spool: peek at %v: %w", cur, err))
+			}
+			if size += n; size > maxBytes && len(recs) > 0 {
+				break segments // read, but for the next Peek: cur stays before it
 			}
 			recs = append(recs, r)
 			cur.off += n

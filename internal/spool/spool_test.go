@@ -342,3 +342,40 @@ func TestOptionsValidate(t *testing.T) {
 		})
 	}
 }
+
+// PeekBytes stops before the record that would take it past maxBytes, but
+// returns one record however large, and goes on across segments.
+func TestPeekBytes(t *testing.T) {
+	dir := t.TempDir()
+	f := frameSize(t, testRecord(0)) // records 0 to 9 frame alike
+	s := mustOpen(t, dir, Options{SegmentBytes: 4 * f})
+	for _, r := range testRecords(0, 10) {
+		mustAppend(t, s, r)
+	}
+	for _, tc := range []struct {
+		maxBytes int64
+		want     int
+	}{{3 * f, 3}, {3*f - 1, 2}, {1, 1}, {0, 10}, {100 * f, 10}} {
+		recs, _, err := s.PeekBytes(100, tc.maxBytes)
+		if err != nil || len(recs) != tc.want {
+			t.Errorf("PeekBytes(100, %d) = %d records, %v; want %d", tc.maxBytes, len(recs), err, tc.want)
+		}
+	}
+	// Across segments (of 4 records), acknowledging as it goes.
+	var got []Record
+	for {
+		recs, c, err := s.PeekBytes(100, 3*f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		if len(recs) > 3 {
+			t.Fatalf("%d records for 3 records' bytes", len(recs))
+		}
+		got = append(got, recs...)
+		mustAck(t, s, c)
+	}
+	checkRecords(t, got, 0, 10)
+}
